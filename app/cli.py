@@ -1,0 +1,197 @@
+"""The `mc` command: serve, token, demo, migrate, backup. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import os
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from app.db import Database, DatabaseError
+from app.settings import Settings, SettingsError, load_settings
+from app.store import tokens
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is the one line shown."""
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open (and migrate) the database, run `work` on it, close it."""
+
+    async def run() -> T:
+        db = Database(settings.db_path, readers=1)
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early, in one line, when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} on {host} is already in use: pick another with --port") from None
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, print a login link, then run uvicorn with a bounded graceful shutdown."""
+    import uvicorn
+
+    check_port_free(settings.host, settings.port)
+
+    async def prepare(db: Database) -> str:
+        if await tokens.count_admin_tokens(db) == 0:
+            name, raw = await tokens.create_token(db, "admin", "admin")
+            print(f"Created the admin token {name!r}. Keep it: it is shown only now.\n  {raw}")
+            return raw
+        return await tokens.create_login_link(db)
+
+    raw = with_database(settings, prepare)
+    print(f"Mission Control on {settings.base_url}  (database {settings.db_path})")
+    print(f"Log in (this link works once, for 24 hours): {settings.base_url}/login?token={raw}", flush=True)
+    # Workers import the app by name and read their settings from the environment.
+    os.environ.update(
+        {"MC_DB": str(settings.db_path.resolve()), "MC_HOST": settings.host, "MC_PORT": str(settings.port)}
+    )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        server_header=False,
+        log_level="warning" if args.quiet else "info",
+    )
+    return 0
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens."""
+    if args.token_command == "create":
+        _name, raw = with_database(settings, lambda db: tokens.create_token(db, args.scope, args.name))
+        print(f"Created a {args.scope} token named {_name!r}; it is shown only once:")
+        print(raw)
+    elif args.token_command == "list":
+        rows = with_database(settings, tokens.list_tokens)
+        if not rows:
+            print("No tokens yet: `mc token create --scope admin`.")
+        for row in rows:
+            state = f"revoked {row.revoked_at[:16]}" if row.revoked_at else "active"
+            used = row.last_used_at[:16] if row.last_used_at else "never used"
+            print(f"{row.name:<24} {row.scope:<7} {state:<24} created {row.created_at[:16]}  {used}")
+    else:
+        if not with_database(settings, lambda db: tokens.revoke_token(db, args.name)):
+            raise CommandError(f"no active token named {args.name!r}")
+        print(f"Revoked {args.name!r} and ended its logins.")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Fill an empty database with a realistic demo."""
+    from app.demo import DemoError, fill_demo
+
+    started = time.perf_counter()
+    try:
+        summary = with_database(settings, lambda db: fill_demo(db, settings.ticket_prefix))
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Filled {settings.db_path} in {time.perf_counter() - started:.1f} s: {summary}")
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply pending migrations (opening the database applies them)."""
+
+    async def migrate(db: Database) -> int:
+        return await db.schema_version()
+
+    version = with_database(settings, migrate)
+    print(f"{settings.db_path} is at schema version {version}.")
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the live database to a new file."""
+    dest = Path(args.dest).resolve()
+    with_database(settings, lambda db: db.backup(dest))
+    print(f"Backed up {settings.db_path} to {dest} ({dest.stat().st_size:,} bytes).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="mc", description="Mission Control")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="the SQLite database file (default $MC_DB or ./data/mc.db)")
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or $MC_PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument("--quiet", action="store_true", help="log warnings only")
+    add_db(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    token = sub.add_parser("token", help="manage API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token and print it")
+    create.add_argument("--scope", required=True, choices=tokens.SCOPES)
+    create.add_argument("--name")
+    add_db(create)
+    add_db(token_sub.add_parser("list", help="list tokens (never their values)"))
+    revoke = token_sub.add_parser("revoke", help="revoke a token and end its logins")
+    revoke.add_argument("name")
+    add_db(revoke)
+    token.set_defaults(run=cmd_token)
+
+    demo = sub.add_parser("demo", help="fill an empty database with demo data")
+    add_db(demo)
+    demo.set_defaults(run=cmd_demo)
+    migrate = sub.add_parser("migrate", help="apply pending migrations")
+    add_db(migrate)
+    migrate.set_defaults(run=cmd_migrate)
+    backup = sub.add_parser("backup", help="online backup to a new file")
+    backup.add_argument("dest")
+    add_db(backup)
+    backup.set_defaults(run=cmd_backup)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mc` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if getattr(args, "workers", 1) < 1:
+            raise CommandError("--workers must be at least 1")
+        settings = load_settings(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None))
+        return int(args.run(settings, args))
+    except (CommandError, DatabaseError, SettingsError, tokens.TokenError) as exc:
+        print(f"mc: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

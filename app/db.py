@@ -1,0 +1,250 @@
+"""Connections: one writer (BEGIN IMMEDIATE, synchronous=FULL), a pool of read-only readers, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import sqlite3
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+
+from app import ROOT
+
+MIGRATIONS_DIR = ROOT / "sql" / "migrations"
+APPLICATION_ID = 1296254285  # 'MC01', set by the first migration
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message is one line a person can act on."""
+
+
+def list_migrations() -> list[tuple[int, Path]]:
+    """The migration files in order, as (version, path)."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        found.append((int(path.name[:3]), path))
+    return found
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers keep their inner semicolons)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(ln.strip().startswith("--") for ln in pending.strip().splitlines()):
+        raise DatabaseError("migration ends with an incomplete statement")
+    return statements
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a path that is not a usable SQLite file before SQLite gets a chance to misread it."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the data directory {directory}: {exc.strerror}") from None
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a database file")
+    if not os.access(directory, os.W_OK):
+        raise DatabaseError(f"the data directory {directory} is not writable")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseError(f"{path} is not readable and writable by this user")
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head and head != _SQLITE_MAGIC:
+            raise DatabaseError(f"{path} is not an SQLite database")
+
+
+def _check_backup_target(dest: Path) -> None:
+    """A backup goes to a new file in an existing folder."""
+    if dest.exists():
+        raise DatabaseError(f"{dest} already exists: choose a new file for the backup")
+    if not dest.parent.is_dir():
+        raise DatabaseError(f"the folder {dest.parent} does not exist")
+
+
+class Database:
+    """The one place that opens connections; every write goes through `write()`."""
+
+    def __init__(self, path: Path | str, readers: int = 4) -> None:
+        self.path = Path(path)
+        self._n_readers = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+        self._lock_fd: int | None = None
+
+    async def open(self, migrate: bool = True) -> None:
+        """Open the writer, check the file is ours, migrate, then open the readers."""
+        _check_file(self.path)
+        try:
+            self._writer = await self._connect(str(self.path), uri=False)
+            mode = await self._value(self._writer, "PRAGMA journal_mode = WAL")
+            if mode != "wal":
+                raise DatabaseError(f"{self.path}: could not switch to WAL (journal_mode is {mode})")
+            # FULL: a write that was acknowledged survives power loss, not just a crash.
+            await self._writer.execute("PRAGMA synchronous = FULL")
+            # Cross-process write lock (see write()); the file sits beside the database.
+            self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            await self._check_ours()
+            if migrate:
+                await self.migrate()
+            uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+            for _ in range(self._n_readers):
+                conn = await self._connect(uri, uri=True)
+                await conn.execute("PRAGMA query_only = ON")
+                self._all_readers.append(conn)
+                self._readers.put_nowait(conn)
+        except sqlite3.DatabaseError as exc:
+            await self.close()
+            raise DatabaseError(f"{self.path}: {exc}") from None
+        except DatabaseError:
+            await self.close()
+            raise
+
+    async def _connect(self, target: str, uri: bool) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(target, uri=uri, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    @staticmethod
+    async def _value(conn: aiosqlite.Connection, sql: str) -> object:
+        async with conn.execute(sql) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def _check_ours(self) -> None:
+        """Refuse a database another program made, or one migrated by a newer Mission Control."""
+        assert self._writer is not None
+        app_id = await self._value(self._writer, "PRAGMA application_id")
+        version = await self._value(self._writer, "PRAGMA user_version")
+        tables = await self._value(self._writer, "SELECT count(*) FROM sqlite_master")
+        if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or tables):
+            raise DatabaseError(f"{self.path} belongs to another program (it is not a Mission Control database)")
+        latest = max((v for v, _ in list_migrations()), default=0)
+        if isinstance(version, int) and version > latest:
+            raise DatabaseError(f"{self.path} has schema {version}; this mc knows up to {latest}: upgrade mc")
+
+    async def schema_version(self) -> int:
+        """The applied migration number (PRAGMA user_version)."""
+        assert self._writer is not None
+        value = await self._value(self._writer, "PRAGMA user_version")
+        return int(value) if isinstance(value, int) else 0
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction; return the versions applied."""
+        applied = []
+        for version, path in list_migrations():
+            if version <= await self.schema_version():
+                continue
+            async with self.write() as conn:
+                for statement in split_statements(path.read_text()):
+                    await conn.execute(statement)
+                recorded = await self._value(conn, "PRAGMA user_version")
+                if recorded != version:
+                    raise DatabaseError(f"migration {path.name} must end with PRAGMA user_version = {version}")
+            applied.append(version)
+        return applied
+
+    async def _lock_processes(self) -> None:
+        # Every process writes and checkpoints only while holding this lock, so no two connections
+        # ever write or checkpoint at once: that closes SQLite's WAL-reset race (3.7.0-3.51.2, and
+        # Python here links 3.40.1). Try without blocking first; wait in a thread only when contended.
+        assert self._lock_fd is not None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, self._lock_fd, fcntl.LOCK_EX)
+
+    def _unlock_processes(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the single writer: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
+        if self._writer is None:
+            raise DatabaseError("the database is not open")
+        async with self._write_lock:
+            await self._lock_processes()
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    await asyncio.shield(self._writer.execute("ROLLBACK"))
+                    raise
+                await self._writer.execute("COMMIT")
+            finally:
+                self._unlock_processes()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Borrow a read-only connection for a short read (long reads hold back checkpoints)."""
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it (under the process lock, like writes)."""
+        if self._writer is None:
+            return
+        async with self._write_lock:
+            await self._lock_processes()
+            try:
+                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                self._unlock_processes()
+
+    async def backup(self, dest: Path) -> None:
+        """Write a consistent copy of the live database to `dest` (VACUUM INTO; readers keep going)."""
+        from app.store import queries  # the store loads sql/ once; imported here to avoid a cycle
+
+        _check_backup_target(dest)
+        if self._writer is None:
+            raise DatabaseError("the database is not open")
+        async with self._write_lock:
+            try:
+                await queries.vacuum_into(self._writer, dest=str(dest))
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"backup to {dest} failed: {exc}") from None
+
+    async def info(self) -> dict[str, object]:
+        """What /healthz reports: reachable, journal mode, SQLite version."""
+        async with self.read() as conn:
+            mode = await self._value(conn, "PRAGMA journal_mode")
+            version = await self._value(conn, "SELECT sqlite_version()")
+        return {"journal_mode": mode, "sqlite_version": version}
+
+    async def close(self) -> None:
+        """Close readers, then the writer (whose close may checkpoint, so under the lock)."""
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            if self._lock_fd is not None:
+                await self._lock_processes()
+            try:
+                await self._writer.close()
+            finally:
+                self._unlock_processes()
+            self._writer = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

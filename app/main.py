@@ -1,0 +1,101 @@
+"""create_app(settings) -> Litestar: routes, plugins, middleware, lifespan; nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.datastructures import State
+from litestar.enums import MediaType
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.static_files import create_static_files_router
+
+from app import ROOT
+from app.auth import AuthMiddleware, LoginRateLimiter
+from app.db import Database
+from app.htmx import render
+from app.routes import api, board, health, login, pages, tickets
+from app.security import add_security_headers
+from app.settings import Settings, load_settings
+from app.state import AppState
+
+ROUTES = [
+    health.healthz,
+    login.login_page,
+    login.login_submit,
+    login.logout,
+    pages.overview,
+    pages.activity,
+    pages.tasks_page,
+    pages.team,
+    pages.logs,
+    pages.waiting_page,
+    board.board,
+    tickets.ticket_page,
+    tickets.add_comment,
+    api.get_ticket,
+    api.post_heartbeat,
+]
+
+
+class ErrorPage(msgspec.Struct, frozen=True):
+    """Context of an error page."""
+
+    title: str
+    message: str
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """API paths and JSON clients get JSON errors; people get a page."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """An error as JSON for APIs, as a page with the layout for people."""
+    status = exc.status_code
+    if wants_json(request) or status not in (404, 405):
+        body: dict[str, Any] = {"status_code": status, "detail": exc.detail}
+        if getattr(exc, "extra", None):
+            body["extra"] = exc.extra
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=exc.headers)
+    title = "Not found" if status == 404 else "Not allowed"
+    message = (
+        exc.detail
+        if exc.detail and exc.detail not in ("Not Found", "Method Not Allowed")
+        else ("There is nothing at this address." if status == 404 else "This address does not take that method.")
+    )
+    return render(request, "templates/error.html", "templates/error.html", ErrorPage(title, message), status)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
+    """A new app on `settings` (read from MC_* when None); a fresh app per test client."""
+    settings = settings or load_settings()
+    database = db or Database(settings.db_path, readers=settings.readers)
+    mc = AppState(settings, database, LoginRateLimiter(settings.login_attempts_per_minute))
+
+    async def open_db(app: Litestar) -> None:
+        if database._writer is None:
+            await database.open()
+
+    async def close_db(app: Litestar) -> None:
+        await database.close()
+
+    return Litestar(
+        route_handlers=[*ROUTES, create_static_files_router(path="/static", directories=[ROOT / "static"])],
+        on_startup=[open_db],
+        on_shutdown=[close_db],
+        state=State({"mc": mc}),
+        middleware=[AuthMiddleware],
+        before_send=[add_security_headers],
+        plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_host_list),
+        exception_handlers={HTTPException: http_error, NotFoundException: http_error},
+        openapi_config=OpenAPIConfig(title="Mission Control", version="1", path="/schema"),
+        debug=False,
+    )

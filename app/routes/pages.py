@@ -1,0 +1,160 @@
+"""Overview, activity and the operations pages; the dashboards still waiting for their data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from app.htmx import render
+from app.state import app_state
+from app.store import ops, tickets
+
+PAGE = "templates/page.html"
+
+
+class StatusStat(msgspec.Struct, frozen=True):
+    """A status and its ticket count."""
+
+    status: str
+    label: str
+    count: int
+
+
+class OverviewPage(msgspec.Struct, frozen=True):
+    """Context of the overview: health and counts."""
+
+    title: str
+    journal_mode: str
+    sqlite_version: str
+    schema_version: int
+    sessions: int
+    statuses: list[StatusStat]
+    workers: list[ops.Heartbeat]
+    queue: dict[str, int]
+    tasks: list[ops.TaskSummary]
+
+
+class ActivityPage(msgspec.Struct, frozen=True):
+    """Context of the activity feed."""
+
+    title: str
+    items: list[ops.ActivityItem]
+
+
+class OpsPage(msgspec.Struct, frozen=True):
+    """Context of Tasks, Team and Logs: the operations data each shows a part of."""
+
+    title: str
+    workers: list[ops.Heartbeat] = []
+    heartbeats: list[ops.Heartbeat] = []
+    tasks: list[ops.TaskSummary] = []
+    runs: list[ops.TaskRun] = []
+
+
+class EmptyPage(msgspec.Struct, frozen=True):
+    """Context of a page whose data source is not connected yet: says what will fill it."""
+
+    slug: str
+    title: str
+    purpose: str
+    waiting_for: str
+
+
+@get("/", cache=False)
+async def overview(request: Request[Any, Any, Any]) -> Response[str]:
+    """Health, ticket counts, workers, queue and tasks at a glance."""
+    db = app_state(request).db
+    info = await db.info()
+    counts = await tickets.count_by_status(db)
+    ctx = OverviewPage(
+        title="Overview",
+        journal_mode=str(info["journal_mode"]),
+        sqlite_version=str(info["sqlite_version"]),
+        schema_version=await db.schema_version(),
+        sessions=await ops.count_sessions(db),
+        statuses=[StatusStat(s, tickets.STATUS_LABELS[s], n) for s, n in counts.items()],
+        workers=await ops.latest_heartbeats(db),
+        queue=await ops.queue_counts(db),
+        tasks=await ops.task_summaries(db),
+    )
+    return render(request, PAGE, "fragments/overview/overview.html", ctx)
+
+
+@get("/activity", cache=False)
+async def activity(request: Request[Any, Any, Any]) -> Response[str]:
+    """Newest comments, worker events and tickets."""
+    ctx = ActivityPage("Activity", await ops.recent_activity(app_state(request).db))
+    return render(request, PAGE, "fragments/ops/activity.html", ctx)
+
+
+@get("/tasks", cache=False)
+async def tasks_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """Scheduled tasks and their run history."""
+    db = app_state(request).db
+    ctx = OpsPage("Tasks", tasks=await ops.task_summaries(db), runs=await ops.recent_task_runs(db))
+    return render(request, PAGE, "fragments/ops/tasks.html", ctx)
+
+
+@get("/team", cache=False)
+async def team(request: Request[Any, Any, Any]) -> Response[str]:
+    """The agent team by latest heartbeat."""
+    ctx = OpsPage("Team", workers=await ops.latest_heartbeats(app_state(request).db))
+    return render(request, PAGE, "fragments/ops/team.html", ctx)
+
+
+@get("/logs", cache=False)
+async def logs(request: Request[Any, Any, Any]) -> Response[str]:
+    """Scheduler and heartbeat logs."""
+    db = app_state(request).db
+    ctx = OpsPage("Logs", heartbeats=await ops.recent_heartbeats(db, 200), runs=await ops.recent_task_runs(db, 100))
+    return render(request, PAGE, "fragments/ops/logs.html", ctx)
+
+
+# Pages of the seed whose data source arrives with a later piece of work: an honest empty state each.
+WAITING = {
+    "/life-manager": EmptyPage(
+        "life-manager",
+        "Life Manager",
+        "WhatsApp and email scan results, with what needs your attention.",
+        "The Life Manager scanner has not reported a scan to Mission Control yet; its results will be listed here.",
+    ),
+    "/skills": EmptyPage(
+        "skills",
+        "Skills",
+        "The skills installed for your assistant, with what each one does.",
+        "No skills folder has been indexed yet; installed skills will be browsable here once it is.",
+    ),
+    "/reports": EmptyPage(
+        "reports",
+        "Reports",
+        "HTML research reports from the reports folder.",
+        "No reports folder is configured yet; its reports will be listed and served here.",
+    ),
+    "/spotify": EmptyPage(
+        "spotify",
+        "Radio",
+        "The Spotify radio: what is playing, and mood controls to steer it.",
+        "Spotify is not connected yet; playback and mood controls will appear here once it is.",
+    ),
+    "/f1": EmptyPage(
+        "f1",
+        "F1",
+        "The F1 Predictor's season dashboard: predictions against results.",
+        "The F1 Predictor has not published a season to Mission Control yet.",
+    ),
+    "/apps": EmptyPage(
+        "apps",
+        "Apps",
+        "External dashboards such as Smart Money and Price Watch.",
+        "No external dashboard is registered yet; registered dashboards will be linked here.",
+    ),
+}
+
+
+@get(list(WAITING), cache=False)
+async def waiting_page(request: Request[Any, Any, Any]) -> Response[str]:
+    """A page whose feature comes later: say what will fill it, show nothing fake."""
+    ctx = WAITING[request.url.path]
+    return render(request, "templates/empty.html", "fragments/empty_state.html", ctx)

@@ -1,0 +1,97 @@
+"""Settings: one msgspec Struct read from MC_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything configurable, with the defaults a fresh checkout runs on."""
+
+    # Where the embedded database lives unless `db` names a file.
+    data_dir: str = "data"
+    # The SQLite database file; empty means `<data_dir>/mc.db`.
+    db: str = ""
+    # Address `mc serve` listens on; keep it on loopback unless a TLS proxy sits in front.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The address people reach the app at, for the printed login link; empty means http://host:port.
+    public_url: str = ""
+    # Host headers accepted (DNS-rebinding guard), comma-separated; empty means loopback names + host.
+    allowed_hosts: str = ""
+    # Ticket identifiers are PREFIX-NUMBER, like the seed's MC-747.
+    ticket_prefix: str = "MC"
+    # Read-only connections for page renders and API reads; all writes go through one writer.
+    readers: int = 4
+    # How long a browser login lasts.
+    session_hours: int = 720
+    # Mark cookies Secure: turn on when served over HTTPS.
+    cookie_secure: bool = False
+    # Failed login attempts allowed per client address per minute.
+    login_attempts_per_minute: int = 10
+    # Seconds uvicorn waits for open streams at shutdown before closing them.
+    shutdown_timeout_s: int = 3
+
+    @property
+    def db_path(self) -> Path:
+        """The database file this process uses."""
+        return Path(self.db) if self.db else Path(self.data_dir) / "mc.db"
+
+    @property
+    def base_url(self) -> str:
+        """Where a person opens the app."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """Host headers the app answers to, each bare and with the port (Litestar matches the whole header)."""
+        if self.allowed_hosts:
+            hosts = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        elif self.host in ("0.0.0.0", "::"):  # noqa: S104 - listening everywhere: any name may reach it
+            return ["*"]
+        else:
+            hosts = ["localhost", "127.0.0.1", "[::1]"]
+            if self.host not in hosts:
+                hosts.append(f"[{self.host}]" if ":" in self.host else self.host)
+        if self.public_url:
+            hosts.append(urlsplit(self.public_url).netloc)
+        if "*" in hosts:
+            return ["*"]
+        return sorted({*hosts, *(f"{h}:{self.port}" for h in hosts if not h.rsplit("]", 1)[-1].count(":"))})
+
+
+_PREFIX = "MC_"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read Settings from MC_* variables (and explicit overrides), converting and checking each."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = env.get(_PREFIX + field.name.upper())
+        if value is not None:
+            raw[field.name] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"bad setting: {exc}") from None
+    if not 1 <= settings.port <= 65535:
+        raise SettingsError(f"MC_PORT must be 1-65535, not {settings.port}")
+    if settings.readers < 1:
+        raise SettingsError("MC_READERS must be at least 1")
+    if not settings.ticket_prefix.isalnum() or not settings.ticket_prefix.isupper():
+        raise SettingsError(f"MC_TICKET_PREFIX must be upper-case letters or digits, not {settings.ticket_prefix!r}")
+    return settings

@@ -1,0 +1,27 @@
+"""What one running app holds: its settings, its database, its login limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+
+from app.auth import LoginRateLimiter
+from app.db import Database
+from app.settings import Settings
+
+
+@dataclass
+class AppState:
+    """Per-process state, reached from a request as `app_state(request)`."""
+
+    settings: Settings
+    db: Database
+    login_limiter: LoginRateLimiter
+
+
+def app_state(request: Request[Any, Any, Any]) -> AppState:
+    """This app's state."""
+    state: AppState = request.app.state.mc
+    return state

@@ -1,0 +1,26 @@
+"""Typed functions over the named queries in sql/; the loader's dynamic attributes stay in this package."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import Any, TypeVar
+
+import aiosql
+import msgspec
+
+from app import ROOT
+
+# Loaded once: every `-- name:` in sql/*.sql, parameters declared and checked at load.
+queries: Any = aiosql.from_path(ROOT / "sql", "aiosqlite")
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+async def to_structs(kind: type[T], rows: AsyncIterable[Any]) -> list[T]:
+    """Collect a query's rows as Structs of `kind` (column names are field names)."""
+    return [kind(**dict(row)) async for row in rows]
+
+
+def to_struct(kind: type[T], row: Any) -> T | None:
+    """One row (or None) as a Struct of `kind`."""
+    return None if row is None else kind(**dict(row))

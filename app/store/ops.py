@@ -1,0 +1,109 @@
+"""Operations data: heartbeats, scheduled task runs, the message queue, the activity feed."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.db import Database
+from app.store import queries, to_structs
+
+
+class Heartbeat(msgspec.Struct, frozen=True):
+    """One health report from a worker or service."""
+
+    worker: str
+    status: str
+    detail: str
+    ts: str
+    ticket: str | None
+
+
+class TaskRun(msgspec.Struct, frozen=True):
+    """One execution of a scheduled task."""
+
+    id: int
+    task_name: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    duration_ms: int | None
+    output: str
+
+
+class TaskSummary(msgspec.Struct, frozen=True):
+    """A scheduled task across its runs."""
+
+    task_name: str
+    runs: int
+    failures: int
+    last_started_at: str
+    last_status: str
+    avg_ms: int | None
+
+
+class ActivityItem(msgspec.Struct, frozen=True):
+    """One line of the activity feed."""
+
+    kind: str  # comment | event | created
+    at: str
+    identifier: str
+    title: str
+    actor: str
+    summary: str
+
+
+class StatusCount(msgspec.Struct, frozen=True):
+    """How many queued messages have a status."""
+
+    status: str
+    n: int
+
+
+async def latest_heartbeats(db: Database) -> list[Heartbeat]:
+    """Each worker's newest heartbeat."""
+    async with db.read() as conn:
+        return await to_structs(Heartbeat, queries.latest_heartbeat_per_worker(conn))
+
+
+async def recent_heartbeats(db: Database, limit: int = 100) -> list[Heartbeat]:
+    """The newest heartbeats of every worker."""
+    async with db.read() as conn:
+        return await to_structs(Heartbeat, queries.recent_heartbeats(conn, limit=limit))
+
+
+async def recent_task_runs(db: Database, limit: int = 50) -> list[TaskRun]:
+    """The newest scheduled-task runs."""
+    async with db.read() as conn:
+        return await to_structs(TaskRun, queries.recent_task_runs(conn, limit=limit))
+
+
+async def task_summaries(db: Database) -> list[TaskSummary]:
+    """One line per scheduled task."""
+    async with db.read() as conn:
+        return await to_structs(TaskSummary, queries.task_summaries(conn))
+
+
+async def queue_counts(db: Database) -> dict[str, int]:
+    """Queued messages by status."""
+    async with db.read() as conn:
+        return {c.status: c.n for c in await to_structs(StatusCount, queries.queue_counts(conn))}
+
+
+async def count_sessions(db: Database) -> int:
+    """Registered agent sessions."""
+    async with db.read() as conn:
+        return int(await queries.count_sessions(conn))
+
+
+async def recent_activity(db: Database, limit: int = 60) -> list[ActivityItem]:
+    """The activity feed, newest first."""
+    async with db.read() as conn:
+        return await to_structs(ActivityItem, queries.recent_activity(conn, limit=limit))
+
+
+async def record_heartbeat(db: Database, worker: str, status: str, detail: str, ticket: str | None) -> int:
+    """Store a worker's heartbeat; return its id."""
+    async with db.write() as conn:
+        return int(
+            await queries.insert_heartbeat(conn, worker=worker, ticket_identifier=ticket, status=status, detail=detail)
+        )

@@ -1,0 +1,144 @@
+"""API tokens and browser logins: only hashes are stored; raw tokens are shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Literal
+
+import msgspec
+
+from app.db import Database
+from app.store import queries, to_struct, to_structs
+
+Scope = Literal["admin", "worker", "read"]
+SCOPES: tuple[Scope, ...] = ("admin", "worker", "read")
+
+
+class TokenError(ValueError):
+    """A token request that cannot be honoured; the message says why."""
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who is asking: the token behind a bearer header or a login, and its scope."""
+
+    id: int
+    name: str
+    scope: Scope
+    csrf_token: str | None = None  # set for browser logins only; bearer calls need no CSRF token
+
+
+class TokenInfo(msgspec.Struct, frozen=True):
+    """A token as `mc token list` shows it (never the token itself)."""
+
+    id: int
+    name: str
+    scope: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class LoginTarget(msgspec.Struct, frozen=True):
+    """A token that /login accepted."""
+
+    id: int
+    name: str
+    scope: Scope
+    kind: str
+
+
+def hash_token(raw: str) -> str:
+    """SHA-256 of a raw token, as stored."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_secret(prefix: str = "mc_") -> str:
+    """256 random bits, URL-safe."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+async def create_token(db: Database, scope: str, name: str | None = None) -> tuple[str, str]:
+    """Create an API token; return (name, raw token). The raw token is not stored."""
+    if scope not in SCOPES:
+        raise TokenError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    raw = new_secret()
+    async with db.write() as conn:
+        if name is None:
+            name = f"{scope}-{secrets.token_hex(3)}"
+        name = name.strip()
+        if not 1 <= len(name) <= 80:
+            raise TokenError("a token name must be 1-80 characters")
+        if await queries.token_name_taken(conn, name=name):
+            raise TokenError(f"a token named {name!r} already exists")
+        await queries.create_token(conn, name=name, scope=scope, token_hash=hash_token(raw))
+    return name, raw
+
+
+async def create_login_link(db: Database, hours: int = 24) -> str:
+    """A single-use admin login token that expires; `mc serve` prints it as a URL."""
+    raw = new_secret("ml_")
+    async with db.write() as conn:
+        await queries.purge_stale_login_links(conn)
+        await queries.create_login_link(
+            conn, name=f"login-link-{secrets.token_hex(6)}", token_hash=hash_token(raw), lifetime=f"+{hours} hours"
+        )
+    return raw
+
+
+async def count_admin_tokens(db: Database) -> int:
+    """How many usable admin API tokens exist."""
+    async with db.read() as conn:
+        return int(await queries.count_active_admin_tokens(conn))
+
+
+async def list_tokens(db: Database) -> list[TokenInfo]:
+    """Every API token, revoked ones included."""
+    async with db.read() as conn:
+        return await to_structs(TokenInfo, queries.list_tokens(conn))
+
+
+async def revoke_token(db: Database, name: str) -> bool:
+    """Revoke a token by name and end its logins; False when no such active token."""
+    async with db.write() as conn:
+        changed = await queries.revoke_token(conn, name=name)
+        if changed:
+            await queries.delete_logins_of_token(conn, name=name)
+    return bool(changed)
+
+
+async def principal_for_bearer(db: Database, raw: str) -> Principal | None:
+    """The principal behind an `Authorization: Bearer` token, if it is valid."""
+    async with db.read() as conn:
+        return to_struct(Principal, await queries.token_by_hash(conn, token_hash=hash_token(raw)))
+
+
+async def principal_for_login(db: Database, session_id: str) -> Principal | None:
+    """The principal behind a login cookie, if the login is current."""
+    async with db.read() as conn:
+        return to_struct(Principal, await queries.login_by_hash(conn, id_hash=hash_token(session_id)))
+
+
+async def start_login(db: Database, raw_token: str, hours: int) -> tuple[str, str] | None:
+    """Exchange a token for a fresh login: return (session id, csrf token), or None if refused."""
+    async with db.write() as conn:
+        found = to_struct(LoginTarget, await queries.token_for_login(conn, token_hash=hash_token(raw_token)))
+        if found is None:
+            return None
+        if found.kind == "login_link":
+            await queries.spend_login_link(conn, token_id=found.id)
+        else:
+            await queries.touch_token(conn, token_id=found.id)
+        # A new id at every login, whatever cookie came in: no session fixation.
+        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        await queries.purge_expired_logins(conn)
+        await queries.create_login(
+            conn, id_hash=hash_token(session_id), token_id=found.id, csrf_token=csrf, lifetime=f"+{hours} hours"
+        )
+    return session_id, csrf
+
+
+async def end_login(db: Database, session_id: str) -> None:
+    """Log out: delete the login server-side."""
+    async with db.write() as conn:
+        await queries.delete_login(conn, id_hash=hash_token(session_id))

@@ -1,0 +1,3 @@
+-- name: vacuum_into(dest)!
+-- An online, consistent copy of the whole database into a new file.
+VACUUM INTO :dest;

@@ -1,0 +1,37 @@
+-- name: latest_heartbeat_per_worker()
+-- Each worker's newest heartbeat, with the ticket it was on.
+SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
+  FROM heartbeats h
+  JOIN (SELECT worker, max(id) AS id FROM heartbeats GROUP BY worker) last ON last.id = h.id
+  LEFT JOIN tickets t ON t.id = h.ticket_id
+ ORDER BY h.worker;
+
+-- name: recent_heartbeats(limit)
+SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
+  FROM heartbeats h LEFT JOIN tickets t ON t.id = h.ticket_id
+ ORDER BY h.id DESC LIMIT :limit;
+
+-- name: recent_task_runs(limit)
+SELECT id, task_name, status, started_at, finished_at, duration_ms, output
+  FROM task_runs ORDER BY started_at DESC, id DESC LIMIT :limit;
+
+-- name: task_summaries()
+-- One row per scheduled task: how often it ran, how it last ended, and its failures.
+SELECT task_name,
+       count(*) AS runs,
+       sum(status = 'error') AS failures,
+       max(started_at) AS last_started_at,
+       (SELECT r.status FROM task_runs r WHERE r.task_name = task_runs.task_name
+         ORDER BY r.started_at DESC, r.id DESC LIMIT 1) AS last_status,
+       CAST(avg(duration_ms) AS INTEGER) AS avg_ms
+  FROM task_runs GROUP BY task_name ORDER BY task_name;
+
+-- name: queue_counts()
+SELECT status, count(*) AS n FROM queued_messages GROUP BY status;
+
+-- name: count_sessions()$
+SELECT count(*) FROM sessions;
+
+-- name: insert_heartbeat(worker, ticket_identifier, status, detail)<!
+INSERT INTO heartbeats (worker, ticket_id, status, detail)
+VALUES (:worker, (SELECT id FROM tickets WHERE identifier = :ticket_identifier), :status, :detail);

@@ -1,0 +1,183 @@
+"""The database: WAL verified, migrations atomic and recorded, foreign files refused, indexed board query."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app import db as dbmod
+from app.db import Database, DatabaseError, split_statements
+from app.store import queries, tickets
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    """Run one coroutine on a fresh loop."""
+    return asyncio.run(coro)
+
+
+async def opened(path: Path) -> Database:
+    """An open database at `path`."""
+    database = Database(path, readers=2)
+    await database.open()
+    return database
+
+
+def create(path: Path) -> None:
+    """Create and migrate a database, then close it."""
+
+    async def make() -> None:
+        await (await opened(path)).close()
+
+    run(make())
+
+
+def test_a_new_database_is_in_wal_mode_with_every_migration_recorded(tmp_path: Path) -> None:
+    async def check() -> tuple[int, str, int]:
+        database = await opened(tmp_path / "mc.db")
+        version = await database.schema_version()
+        info = await database.info()
+        await database.close()
+        return version, str(info["journal_mode"]), len(dbmod.list_migrations())
+
+    version, mode, migrations = run(check())
+    assert mode == "wal" and version == migrations >= 1
+    conn = sqlite3.connect(tmp_path / "mc.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    for table in ("tickets", "ticket_comments", "ticket_messages", "ticket_events", "ticket_tags",
+                  "ticket_relationships", "ticket_context", "sessions", "sessions_index", "sessions_fts",
+                  "queued_messages", "task_runs", "heartbeats", "vk_sync", "api_tokens", "login_sessions"):  # fmt: skip
+        assert table in names
+
+
+def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for _, path in dbmod.list_migrations():
+        shutil.copy(path, folder / path.name)
+    (folder / "900_broken.sql").write_text(
+        "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);\nPRAGMA user_version = 900;\n"
+    )
+    monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", folder)
+    with pytest.raises(DatabaseError, match="no such table"):
+        run(opened(tmp_path / "mc.db"))
+    conn = sqlite3.connect(tmp_path / "mc.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(list(folder.glob("*.sql"))) - 1
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    async def twice() -> list[int]:
+        first = await opened(tmp_path / "mc.db")
+        await first.close()
+        second = await opened(tmp_path / "mc.db")
+        applied = await second.migrate()
+        await second.close()
+        return applied
+
+    assert run(twice()) == []
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_text("hello, not a database")
+    with pytest.raises(DatabaseError, match="is not an SQLite database"):
+        run(opened(tmp_path / "notes.db"))
+
+
+def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "theirs.db")
+    conn.execute("CREATE TABLE theirs (x)")
+    conn.commit()
+    with pytest.raises(DatabaseError, match="belongs to another program"):
+        run(opened(tmp_path / "theirs.db"))
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 1
+
+
+def test_a_database_from_a_newer_mc_is_refused(tmp_path: Path) -> None:
+    create(tmp_path / "mc.db")
+    conn = sqlite3.connect(tmp_path / "mc.db")
+    conn.execute("PRAGMA user_version = 999")
+    conn.commit()
+    with pytest.raises(DatabaseError, match="upgrade mc"):
+        run(opened(tmp_path / "mc.db"))
+
+
+def test_an_unwritable_directory_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="cannot create the data directory"):
+        run(opened(Path("/proc/nope/mc.db")))
+
+
+def test_readers_cannot_write(tmp_path: Path) -> None:
+    async def attempt() -> None:
+        database = await opened(tmp_path / "mc.db")
+        try:
+            async with database.read() as conn:
+                await conn.execute("DELETE FROM tickets")
+        finally:
+            await database.close()
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly|read-only|query_only"):
+        run(attempt())
+
+
+def test_a_failed_write_rolls_back_the_whole_transaction(tmp_path: Path) -> None:
+    async def attempt() -> int:
+        database = await opened(tmp_path / "mc.db")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with database.write() as conn:
+                await conn.execute("INSERT INTO heartbeats (worker, status) VALUES ('w', 'ok')")
+                await conn.execute("INSERT INTO heartbeats (worker, status) VALUES ('w', 'not-a-status')")
+        async with database.read() as conn, conn.execute("SELECT count(*) FROM heartbeats") as cur:
+            count = (await cur.fetchone())[0]
+        await database.close()
+        return int(count)
+
+    assert run(attempt()) == 0
+
+
+def test_identifiers_are_never_reused_after_a_delete(tmp_path: Path) -> None:
+    async def make() -> tuple[str, str]:
+        database = await opened(tmp_path / "mc.db")
+        first = await tickets.create_ticket(database, "MC", "one")
+        async with database.write() as conn:
+            await conn.execute("DELETE FROM tickets")
+        second = await tickets.create_ticket(database, "MC", "two")
+        await database.close()
+        return first, second
+
+    assert run(make()) == ("MC-1", "MC-2")
+
+
+def test_the_board_query_uses_its_index_and_never_sorts(tmp_path: Path) -> None:
+    create(tmp_path / "mc.db")
+    conn = sqlite3.connect(tmp_path / "mc.db")
+    for name in ("board_column", "board_column_after"):
+        sql = getattr(queries, name).sql
+        params = {"status": "todo", "limit": 30, "updated_at": "2026-01-01", "id": 5}
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        assert "USING INDEX tickets_board" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+
+
+def test_split_statements_keeps_trigger_bodies_whole() -> None:
+    script = "CREATE TABLE a (x);\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n-- c\n"
+    assert len(split_statements(script)) == 2
+
+
+def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
+    async def backup() -> None:
+        database = await opened(tmp_path / "mc.db")
+        await tickets.create_ticket(database, "MC", "saved")
+        await database.backup(tmp_path / "copy.db")
+        with pytest.raises(DatabaseError, match="already exists"):
+            await database.backup(tmp_path / "copy.db")
+        await database.close()
+
+    run(backup())
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute("SELECT title FROM tickets").fetchall() == [("saved",)]
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
