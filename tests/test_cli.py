@@ -109,3 +109,17 @@ def test_a_port_in_use_gives_one_line(tmp_path: Path) -> None:
 def test_bad_settings_give_one_line(tmp_path: Path) -> None:
     result = mc("migrate", "--db", str(tmp_path / "mc.db"), env={"MC_READERS": "lots"})
     assert_one_line_error(result, "bad setting")
+
+
+def test_demo_fills_an_empty_database_once(tmp_path: Path) -> None:
+    db = tmp_path / "mc.db"
+    result = mc("demo", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(db)
+    statuses = dict(conn.execute("SELECT status, count(*) FROM tickets GROUP BY status").fetchall())
+    assert sum(statuses.values()) >= 300 and len(statuses) == 6 and min(statuses.values()) > 30
+    for table in ("ticket_comments", "ticket_messages", "ticket_events", "ticket_tags", "ticket_relationships",
+                  "heartbeats", "task_runs", "queued_messages", "sessions", "sessions_index"):  # fmt: skip
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert_one_line_error(mc("demo", "--db", str(db)), "mc demo fills only an empty database")
