@@ -16,29 +16,24 @@ from litestar.static_files import create_static_files_router
 
 from app import ROOT
 from app.auth import AuthMiddleware, LoginRateLimiter
+from app.cache import FragmentCache, Recent
 from app.db import Database
 from app.htmx import render
-from app.routes import api, board, health, login, pages, tickets
+from app.routes import api, board, health, links, login, pages, tickets
 from app.security import add_security_headers
-from app.settings import Settings, load_settings
+from app.settings import Settings, load_settings, parse_wip_limits
 from app.state import AppState
+from app.store.board import live_ticket_ids
 
+# Each area's module lists its own handlers.
 ROUTES = [
-    health.healthz,
-    login.login_page,
-    login.login_submit,
-    login.logout,
-    pages.overview,
-    pages.activity,
-    pages.tasks_page,
-    pages.team,
-    pages.logs,
-    pages.waiting_page,
-    board.board,
-    tickets.ticket_page,
-    tickets.add_comment,
-    api.get_ticket,
-    api.post_heartbeat,
+    *health.ROUTES,
+    *login.ROUTES,
+    *pages.ROUTES,
+    *board.ROUTES,
+    *tickets.ROUTES,
+    *links.ROUTES,
+    *api.ROUTES,
 ]
 
 
@@ -76,7 +71,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """A new app on `settings` (read from MC_* when None); a fresh app per test client."""
     settings = settings or load_settings()
     database = db or Database(settings.db_path, readers=settings.readers)
-    mc = AppState(settings, database, LoginRateLimiter(settings.login_attempts_per_minute))
+    mc = AppState(
+        settings=settings,
+        db=database,
+        login_limiter=LoginRateLimiter(settings.login_attempts_per_minute),
+        fragments=FragmentCache(512),
+        live=Recent(1.0, lambda: live_ticket_ids(database)),
+        wip_limits=parse_wip_limits(settings.wip_limits),
+    )
 
     async def open_db(app: Litestar) -> None:
         if database._writer is None:

@@ -40,6 +40,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     login_attempts_per_minute: int = 10
     # Seconds uvicorn waits for open streams at shutdown before closing them.
     shutdown_timeout_s: int = 3
+    # Soft work-in-progress limits per board column, like "in_progress=5,review=3"; empty means none.
+    wip_limits: str = ""
 
     @property
     def db_path(self) -> Path:
@@ -72,6 +74,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return sorted({*hosts, *(f"{h}:{self.port}" for h in hosts if not h.rsplit("]", 1)[-1].count(":"))})
 
 
+def parse_wip_limits(text: str) -> dict[str, int]:
+    """'in_progress=5, review=3' -> {'in_progress': 5, 'review': 3}."""
+    from app.store.tickets import STATUSES
+
+    limits: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        status, _, number = part.partition("=")
+        if status.strip() not in STATUSES or not number.strip().isdigit() or int(number) < 1:
+            raise SettingsError(f"MC_WIP_LIMITS takes status=number pairs over {', '.join(STATUSES)}; not {part!r}")
+        limits[status.strip()] = int(number)
+    return limits
+
+
 _PREFIX = "MC_"
 
 
@@ -94,4 +109,5 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("MC_READERS must be at least 1")
     if not settings.ticket_prefix.isalnum() or not settings.ticket_prefix.isupper():
         raise SettingsError(f"MC_TICKET_PREFIX must be upper-case letters or digits, not {settings.ticket_prefix!r}")
+    parse_wip_limits(settings.wip_limits)
     return settings

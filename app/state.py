@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 
 from app.auth import LoginRateLimiter
+from app.cache import FragmentCache, Recent
 from app.db import Database
 from app.settings import Settings
 
@@ -19,6 +20,10 @@ class AppState:
     settings: Settings
     db: Database
     login_limiter: LoginRateLimiter
+    fragments: FragmentCache[object]
+    # Tickets a worker is busy on: read at most once a second (liveness is time-bound anyway).
+    live: Recent[frozenset[int]]
+    wip_limits: dict[str, int]
 
 
 def app_state(request: Request[Any, Any, Any]) -> AppState:

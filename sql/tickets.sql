@@ -1,4 +1,5 @@
 -- name: insert_ticket(placeholder, title, description, status, priority, assigned_to)<!
+-- sort_key is filled by the tickets_default_sort_key trigger: a new ticket tops its column.
 INSERT INTO tickets (identifier, title, description, status, priority, assigned_to)
 VALUES (:placeholder, :title, :description, :status, :priority, :assigned_to);
 
@@ -10,26 +11,41 @@ UPDATE tickets SET identifier = :prefix || '-' || id WHERE id = :id;
 SELECT id, identifier, title, description, status, priority, assigned_to, created_at, updated_at
   FROM tickets WHERE identifier = :identifier;
 
--- name: board_column(status, limit)
--- The newest-updated cards of one column; served by the tickets_board index (no scan, no sort).
-SELECT t.id, t.identifier, t.title, t.status, t.priority, t.assigned_to, t.updated_at,
-       (SELECT group_concat(tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags
-  FROM tickets t
- WHERE t.status = :status
- ORDER BY t.updated_at DESC, t.id DESC
- LIMIT :limit;
+-- name: ticket_place(identifier)^
+-- Where a card sits: its column and its key.
+SELECT id, status, sort_key FROM tickets WHERE identifier = :identifier;
 
--- name: board_column_after(status, updated_at, id, limit)
--- The next page of a column after the card (updated_at, id): keyset paging, no OFFSET.
-SELECT t.id, t.identifier, t.title, t.status, t.priority, t.assigned_to, t.updated_at,
-       (SELECT group_concat(tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags
-  FROM tickets t
- WHERE t.status = :status AND (t.updated_at, t.id) < (:updated_at, :id)
- ORDER BY t.updated_at DESC, t.id DESC
- LIMIT :limit;
+-- name: update_ticket(id, title, description, priority, set_assignee, assigned_to)!
+-- Change fields; NULL leaves a field alone (assigned_to only changes when :set_assignee is 1).
+-- An edit moves a card to the top of its column unless the user placed it by hand.
+UPDATE tickets
+   SET title = coalesce(:title, title),
+       description = coalesce(:description, description),
+       priority = coalesce(:priority, priority),
+       assigned_to = CASE WHEN :set_assignee THEN :assigned_to ELSE assigned_to END,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       sort_key = CASE WHEN manual_order THEN sort_key
+                       ELSE (julianday('now') - 2440587.5) * 86400000.0 END
+ WHERE id = :id;
 
--- name: count_by_status()
-SELECT status, count(*) AS n FROM tickets GROUP BY status;
+-- name: move_to_top(id, status)!
+-- Move a card into a column, on top, ordered by recency again.
+UPDATE tickets
+   SET status = :status, manual_order = 0,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       sort_key = max((julianday('now') - 2440587.5) * 86400000.0,
+                      coalesce((SELECT max(sort_key) + 1 FROM tickets WHERE status = :status), 0))
+ WHERE id = :id;
+
+-- name: move_to_key(id, status, sort_key)!
+-- Place a card by hand at a key between its new neighbours.
+UPDATE tickets
+   SET status = :status, manual_order = 1, sort_key = :sort_key,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+ WHERE id = :id;
+
+-- name: delete_ticket(id)!
+DELETE FROM tickets WHERE id = :id;
 
 -- name: comments_of_ticket(ticket_id)
 SELECT id, author, body, created_at FROM ticket_comments WHERE ticket_id = :ticket_id ORDER BY id;
@@ -40,8 +56,28 @@ SELECT tag FROM ticket_tags WHERE ticket_id = :ticket_id ORDER BY tag;
 -- name: add_tag(ticket_id, tag)!
 INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (:ticket_id, :tag);
 
+-- name: clear_tags(ticket_id)!
+DELETE FROM ticket_tags WHERE ticket_id = :ticket_id;
+
 -- name: insert_comment(ticket_id, author, body)<!
 INSERT INTO ticket_comments (ticket_id, author, body) VALUES (:ticket_id, :author, :body);
 
 -- name: touch_ticket(ticket_id)!
-UPDATE tickets SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = :ticket_id;
+UPDATE tickets
+   SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       sort_key = CASE WHEN manual_order THEN sort_key
+                       ELSE (julianday('now') - 2440587.5) * 86400000.0 END
+ WHERE id = :ticket_id;
+
+-- name: comment_by_id(id)^
+SELECT id, author, body, created_at FROM ticket_comments WHERE id = :id;
+
+-- name: respace_column(status)!
+-- Give a column's cards evenly spaced keys in their current order (1 s apart, the top one unchanged), when
+-- hand placement has run out of room between two keys (or cards were created in the same millisecond).
+UPDATE tickets
+   SET sort_key = spaced.key
+  FROM (SELECT id,
+               max(sort_key) OVER () - (row_number() OVER (ORDER BY sort_key DESC, id DESC) - 1) * 1000.0 AS key
+          FROM tickets WHERE status = :status) AS spaced
+ WHERE tickets.id = spaced.id AND tickets.sort_key <> spaced.key;

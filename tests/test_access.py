@@ -18,7 +18,7 @@ WRITES = [
     ("/logout", "form", 303),
 ]
 WORKER_WRITES = {"/api/v1/heartbeats"}
-GET_ONLY = PAGES[:-2] + ["/healthz"]  # a POST there is 405 for everybody, before any auth
+GET_ONLY = [*PAGES[:-2], "/healthz"]  # a POST there is 405 for everybody, before any auth
 
 
 def expected_get(path: str, who: str) -> int:

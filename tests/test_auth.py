@@ -35,7 +35,9 @@ def test_login_by_form_works_and_a_bad_token_says_why(harness: Harness) -> None:
     bad = harness.client.post("/login", data={"token": "nope", "next": "/"})
     assert bad.status_code == 401
     assert "not valid" in text_of(bad.text, "[role=alert]")
-    good = harness.client.post("/login", data={"token": harness.token("admin"), "next": "/tasks"}, follow_redirects=False)
+    good = harness.client.post(
+        "/login", data={"token": harness.token("admin"), "next": "/tasks"}, follow_redirects=False
+    )
     assert good.status_code == 303 and good.headers["location"] == "/tasks"
 
 
@@ -76,7 +78,7 @@ def test_a_login_link_works_once(harness: Harness) -> None:
 
 
 def test_a_revoked_token_ends_its_logins_and_bearer_use(harness: Harness) -> None:
-    name, raw = harness.call(tokens.create_token, harness.db, "admin", "laptop")
+    _name, raw = harness.call(tokens.create_token, harness.db, "admin", "laptop")
     assert login_with(harness, raw).status_code == 303
     assert harness.call(tokens.revoke_token, harness.db, "laptop")
     assert harness.client.get("/board", follow_redirects=False).status_code == 303

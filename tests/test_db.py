@@ -120,7 +120,7 @@ def test_readers_cannot_write(tmp_path: Path) -> None:
         finally:
             await database.close()
 
-    with pytest.raises(sqlite3.OperationalError, match="readonly|read-only|query_only"):
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
         run(attempt())
 
 
@@ -152,15 +152,28 @@ def test_identifiers_are_never_reused_after_a_delete(tmp_path: Path) -> None:
     assert run(make()) == ("MC-1", "MC-2")
 
 
-def test_the_board_query_uses_its_index_and_never_sorts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("filtered", [False, True])
+def test_the_board_queries_use_their_index_and_never_sort(tmp_path: Path, filtered: bool) -> None:
     create(tmp_path / "mc.db")
     conn = sqlite3.connect(tmp_path / "mc.db")
-    for name in ("board_column", "board_column_after"):
+    filters = (
+        {"assignee": "luci", "tag": "bug", "priority": 2, "match": '"sse"*'}
+        if filtered
+        else dict.fromkeys(("assignee", "tag", "priority", "match"))
+    )
+    params = {"status": "todo", "limit": 31, "after_key": 1.5e12, "after_id": 5, "since": "2026-01-01", **filters}
+    for name, index in [
+        ("board_first_page", "tickets_board"),
+        ("board_next_page", "tickets_board (status=? AND sort_key<?)"),
+        ("board_changed_above", "tickets_"),
+    ]:
         sql = getattr(queries, name).sql
-        params = {"status": "todo", "limit": 30, "updated_at": "2026-01-01", "id": 5}
         plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
-        assert "USING INDEX tickets_board" in plan, plan
-        assert "TEMP B-TREE" not in plan, plan
+        assert f"SEARCH t USING INDEX {index}" in plan, plan
+        assert "TEMP B-TREE" not in plan or name == "board_changed_above", plan
+    sql = queries.column_last_change.sql
+    plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"status": "todo"}))
+    assert "tickets_changed" in plan, plan
 
 
 def test_split_statements_keeps_trigger_bodies_whole() -> None:

@@ -34,10 +34,11 @@ def test_an_htmx_request_gets_only_the_fragment(harness: Harness, path: str) -> 
     assert response.status_code == 200
     assert response.headers["vary"] == "HX-Request"
     page = soup(response.text)
-    assert page.find("html") is None and page.find("nav") is None
-    root = next(el for el in page.children if getattr(el, "name", None))
-    assert root.get("id"), "a fragment's root has a stable id"
-    assert root.find("h1") is not None
+    assert page.find("html") is None and page.select_one('nav[aria-label="Main"]') is None
+    roots = [el for el in page.children if getattr(el, "name", None)]
+    assert len(roots) == 1, "a swapped fragment has one root"
+    assert roots[0].get("id"), "a fragment's root has a stable id"
+    assert roots[0].find("h1") is not None
 
 
 def test_boosted_and_history_restore_requests_get_the_whole_page(harness: Harness) -> None:
@@ -45,30 +46,6 @@ def test_boosted_and_history_restore_requests_get_the_whole_page(harness: Harnes
     for headers in (BOOSTED, {"HX-Request": "true", "HX-History-Restore-Request": "true"}):
         page = soup(harness.client.get("/board", headers=headers).text)
         assert page.find("html") is not None and page.select_one('nav[aria-label="Main"]') is not None
-
-
-def test_board_shows_every_status_column_with_counts_and_newest_cards_first(harness: Harness) -> None:
-    harness.login()
-    older = harness.ticket("Older todo", status="todo")
-    newer = harness.ticket("Newer todo", status="todo", priority=1, assigned_to="luci", tags=["bug"])
-    harness.ticket("In review", status="review")
-    page = soup(harness.client.get("/board").text)
-    titles = [h.get_text(" ", strip=True) for h in page.select(".column h2")]
-    assert titles == ["Backlog 0", "To do 2", "In progress 0", "Review 1", "Blocked 0", "Done 0"]
-    todo = [c["id"] for c in page.select("#col-todo .card")]
-    assert todo == [f"card-{newer}", f"card-{older}"]
-    card = page.select_one(f"#card-{newer}")
-    assert "Urgent" in card.get_text() and "luci" in card.get_text() and "bug" in card.get_text()
-    assert card.select_one("a")["href"] == f"/ticket/{newer}"
-
-
-def test_board_shows_thirty_cards_per_column_and_says_how_many_more(harness: Harness) -> None:
-    harness.login()
-    for n in range(33):
-        harness.ticket(f"Task {n}", status="done")
-    page = soup(harness.client.get("/board").text)
-    assert len(page.select("#col-done .card")) == 30
-    assert "30 most recently updated of 33" in page.select_one("#col-done .more").get_text()
 
 
 def test_ticket_page_shows_the_ticket_its_tags_and_its_comments(harness: Harness) -> None:

@@ -45,3 +45,6 @@ async def post_heartbeat(request: Request[Any, Any, Any], data: JSONBody[Heartbe
         raise NotFoundException(f"There is no ticket {data.ticket}.")
     ticket = data.ticket.upper() if data.ticket else None
     return HeartbeatOut(await ops.record_heartbeat(db, data.worker, data.status, data.detail, ticket))
+
+
+ROUTES = [get_ticket, post_heartbeat]

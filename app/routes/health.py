@@ -19,3 +19,6 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, object]
         body: dict[str, object] = {"status": "error", "database": "unreachable", "detail": str(exc)}
         return Response(body, status_code=503, media_type=MediaType.JSON)
     return Response({"status": "ok", "database": "reachable", **info}, media_type=MediaType.JSON)
+
+
+ROUTES = [healthz]

@@ -93,3 +93,6 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     response: Response[Any] = Redirect(path="/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+ROUTES = [login_page, login_submit, logout]

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 
 from app.htmx import render
 from app.state import app_state
-from app.store import ops, tickets
+from app.store import board, ops, tickets
 
 PAGE = "templates/page.html"
 
@@ -67,14 +67,14 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
     """Health, ticket counts, workers, queue and tasks at a glance."""
     db = app_state(request).db
     info = await db.info()
-    counts = await tickets.count_by_status(db)
+    counts = {status: column.n for status, column in (await board.board_state(db)).items()}
     ctx = OverviewPage(
         title="Overview",
         journal_mode=str(info["journal_mode"]),
         sqlite_version=str(info["sqlite_version"]),
         schema_version=await db.schema_version(),
         sessions=await ops.count_sessions(db),
-        statuses=[StatusStat(s, tickets.STATUS_LABELS[s], n) for s, n in counts.items()],
+        statuses=[StatusStat(s, tickets.STATUS_LABELS[s], counts.get(s, 0)) for s in tickets.STATUSES],
         workers=await ops.latest_heartbeats(db),
         queue=await ops.queue_counts(db),
         tasks=await ops.task_summaries(db),
@@ -158,3 +158,6 @@ async def waiting_page(request: Request[Any, Any, Any]) -> Response[str]:
     """A page whose feature comes later: say what will fill it, show nothing fake."""
     ctx = WAITING[request.url.path]
     return render(request, "templates/empty.html", "fragments/empty_state.html", ctx)
+
+
+ROUTES = [overview, activity, tasks_page, team, logs, waiting_page]

@@ -72,11 +72,13 @@ async def add_comment(
         return Response("A comment needs some text.", status_code=400, media_type=MediaType.TEXT)
     if len(body) > 100_000:
         return Response("A comment can be at most 100,000 characters.", status_code=413, media_type=MediaType.TEXT)
-    comment_id = await tickets.add_comment(app_state(request).db, ticket.id, request.user.name, body)
+    comment = await tickets.add_comment(app_state(request).db, ticket.id, request.user.name, body)
     if wants_fragment(request):
-        comment = tickets.Comment(comment_id, request.user.name, body, "now")
         html = render_html("fragments/ticket/comment.html", comment=comment)
         # The "No comments yet" line goes once there is one.
         html += '<p id="no-comments" hx-swap-oob="delete"></p>'
         return Response(html, status_code=201, media_type=MediaType.HTML)
-    return Redirect(path=f"/ticket/{ticket.identifier}#comment-{comment_id}", status_code=303)
+    return Redirect(path=f"/ticket/{ticket.identifier}#comment-{comment.id}", status_code=303)
+
+
+ROUTES = [ticket_page, add_comment]

@@ -1,0 +1,112 @@
+"""Board columns rendered once per (status, filter, version, live cards) and reused until one changes.
+
+Nothing user-specific (CSRF token, user name) goes into a column: those live in the page frame, so one
+cached column is right for every viewer. The version in the key comes from board_state, which triggers
+bump in the same transaction as any change to a card of that column: a changed column gets a new key.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import msgspec
+from markupsafe import Markup
+
+from app.htmx import render_html
+from app.state import AppState
+from app.store import board
+from app.store.board import BoardFilter, Card
+from app.store.tickets import PRIORITY_LABELS, STATUS_LABELS, STATUSES
+
+
+class ColumnView(msgspec.Struct, frozen=True):
+    """Context of one column fragment."""
+
+    status: str
+    label: str
+    count: int
+    limit: int | None
+    cards: list[Card]
+    more_url: str | None
+    live: frozenset[int]
+
+    @property
+    def over_limit(self) -> bool:
+        """Past its soft WIP limit."""
+        return self.limit is not None and self.count > self.limit
+
+
+class BoardColumns(msgspec.Struct, frozen=True):
+    """Every column's HTML (in its slot) and count, in board order; `parts` are the bare columns."""
+
+    html: Markup
+    counts: dict[str, int]
+    parts: list[str]
+
+
+def more_url(status: str, filt: BoardFilter, last: Card, since: str) -> str:
+    """The load-more address after `last`: keyset cursor plus when the page was drawn."""
+    cursor = urlencode({"after_key": repr(last.sort_key), "after_id": last.id, "since": since})
+    query = filt.query()
+    return f"/board/columns/{status}?{query + '&' if query else ''}{cursor}"
+
+
+def render_cards(cards: list[Card], live: frozenset[int]) -> str:
+    """Cards as list items (the load-more fragment reuses the card file)."""
+    return render_html("fragments/board/cards.html", cards=cards, live=live, priorities=PRIORITY_LABELS)
+
+
+async def _counts(mc: AppState, filt: BoardFilter, state: dict[str, board.ColumnState]) -> dict[str, int]:
+    if not filt.active:
+        return {s: state[s].n for s in STATUSES}
+    key = ("counts", filt.key(), tuple(state[s].version for s in STATUSES))
+    cached = mc.fragments.get(key)
+    if cached is None:
+        found = await board.filtered_counts(mc.db, filt)
+        cached = mc.fragments.put(key, {s: found.get(s, 0) for s in STATUSES})
+    assert isinstance(cached, dict)
+    return cached
+
+
+async def render_columns(mc: AppState, filt: BoardFilter) -> BoardColumns:
+    """All six columns: one read for versions and counts, then only the changed columns are rendered."""
+    state = await board.board_state(mc.db)
+    live = await mc.live.get()
+    counts = await _counts(mc, filt, state)
+    parts: list[str] = []
+    for status in STATUSES:
+        key = ("column", status, filt.key(), state[status].version, live)
+        html = mc.fragments.get(key)
+        if html is None:
+            cards, has_more, since = await board.column_first_page(mc.db, status, filt)
+            view = ColumnView(
+                status=status,
+                label=STATUS_LABELS[status],
+                count=counts[status],
+                limit=mc.wip_limits.get(status),
+                cards=cards,
+                more_url=more_url(status, filt, cards[-1], since) if has_more else None,
+                live=live,
+            )
+            html = mc.fragments.put(
+                key, render_html("fragments/board/column.html", column=view, live=live, priorities=PRIORITY_LABELS)
+            )
+        assert isinstance(html, str)
+        parts.append(html)
+    slots = Markup("").join(slot(s, html) for s, html in zip(STATUSES, parts, strict=True))
+    return BoardColumns(slots, counts, parts)
+
+
+def slot(status: str, column_html: str, oob: bool = False) -> Markup:
+    """A column inside its stable slot: the target an out-of-band swap replaces after a move."""
+    swap = Markup(' hx-swap-oob="true"') if oob else Markup("")
+    # The column HTML was rendered by an autoescaping template; the status is one of STATUSES.
+    return Markup('<div class="slot" id="slot-{}"{}>{}</div>').format(status, swap, Markup(column_html))  # noqa: S704
+
+
+async def render_slots(mc: AppState, filt: BoardFilter, statuses: set[str]) -> Markup:
+    """Out-of-band slots for the columns in `statuses` (after a move, both the old and the new column)."""
+    columns = await render_columns(mc, filt)
+    return Markup("").join(
+        slot(s, str(part), oob=True) for s, part in zip(STATUSES, columns.parts, strict=True) if s in statuses
+    )

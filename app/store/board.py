@@ -1,0 +1,151 @@
+"""The board's reads: column pages by keyset, counts and versions, filters, live markers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import msgspec
+
+from app.db import Database
+from app.search import fts_query
+from app.store import queries, to_structs
+
+PAGE_SIZE = 30
+LIVE_WINDOW = timedelta(minutes=5)  # a busy heartbeat older than this no longer marks a card live
+
+
+class Card(msgspec.Struct, frozen=True):
+    """What a board card shows, with its place (sort_key, id) for keyset paging."""
+
+    id: int
+    identifier: str
+    title: str
+    status: str
+    priority: int
+    assigned_to: str | None
+    sort_key: float
+    tags: str | None = None
+
+    @property
+    def tag_list(self) -> list[str]:
+        """Tags, sorted."""
+        return sorted(self.tags.split()) if self.tags else []
+
+
+class BoardFilter(msgspec.Struct, frozen=True):
+    """The board's filters, as they appear in the URL. None means "any"; assignee "none" means unassigned."""
+
+    assignee: str | None = None
+    tag: str | None = None
+    priority: int | None = None
+    q: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(v not in (None, "") for v in msgspec.structs.astuple(self))
+
+    def key(self) -> tuple[object, ...]:
+        """A hashable identity for caches."""
+        return msgspec.structs.astuple(self)
+
+    def query(self) -> str:
+        """The filters as a query string (empty when none)."""
+        pairs = [(k, v) for k, v in msgspec.structs.asdict(self).items() if v not in (None, "")]
+        return urlencode(pairs)
+
+    def params(self) -> dict[str, object]:
+        """Named parameters for the board queries."""
+        return {
+            "assignee": "" if self.assignee == "none" else self.assignee or None,
+            "tag": self.tag or None,
+            "priority": self.priority,
+            "match": fts_query(self.q),
+        }
+
+
+class ColumnState(msgspec.Struct, frozen=True):
+    """A column's ticket count and version (the version moves with every change to a card in it)."""
+
+    status: str
+    n: int
+    version: int
+
+
+class _Count(msgspec.Struct, frozen=True):
+    status: str
+    n: int
+
+
+class _Name(msgspec.Struct, frozen=True):
+    name: str
+
+
+async def board_state(db: Database) -> dict[str, ColumnState]:
+    """Every column's count and version: one tiny read."""
+    async with db.read() as conn:
+        return {s.status: s for s in await to_structs(ColumnState, queries.board_state(conn))}
+
+
+async def first_page(db: Database, status: str, filt: BoardFilter, limit: int = PAGE_SIZE) -> list[Card]:
+    """A column's first cards under the filter."""
+    async with db.read() as conn:
+        rows = queries.board_first_page(conn, status=status, limit=limit, **filt.params())
+        return await to_structs(Card, rows)
+
+
+async def next_page(
+    db: Database, status: str, filt: BoardFilter, after_key: float, after_id: int, limit: int = PAGE_SIZE
+) -> list[Card]:
+    """The cards after (after_key, after_id) in a column."""
+    async with db.read() as conn:
+        rows = queries.board_next_page(
+            conn, status=status, after_key=after_key, after_id=after_id, limit=limit, **filt.params()
+        )
+        return await to_structs(Card, rows)
+
+
+async def filtered_counts(db: Database, filt: BoardFilter) -> dict[str, int]:
+    """Ticket counts per column under a filter."""
+    async with db.read() as conn:
+        return {c.status: c.n for c in await to_structs(_Count, queries.board_filtered_counts(conn, **filt.params()))}
+
+
+async def live_ticket_ids(db: Database) -> frozenset[int]:
+    """Tickets a worker is busy on now (its latest heartbeat, within LIVE_WINDOW)."""
+    since = (datetime.now(UTC) - LIVE_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    async with db.read() as conn:
+        return frozenset([row["ticket_id"] async for row in queries.live_tickets(conn, since=since)])
+
+
+async def known_assignees(db: Database) -> list[str]:
+    """Names tickets are assigned to."""
+    async with db.read() as conn:
+        return [n.name for n in await to_structs(_Name, queries.assignees(conn))]
+
+
+async def known_tags(db: Database) -> list[str]:
+    """Tags in use."""
+    async with db.read() as conn:
+        return [n.name for n in await to_structs(_Name, queries.all_tags(conn))]
+
+
+async def column_first_page(db: Database, status: str, filt: BoardFilter) -> tuple[list[Card], bool, str]:
+    """A column's first page, whether more follow, and when the column last changed (one read each)."""
+    async with db.read() as conn:
+        rows = queries.board_first_page(conn, status=status, limit=PAGE_SIZE + 1, **filt.params())
+        cards = await to_structs(Card, rows)
+        since = await queries.column_last_change(conn, status=status) or ""
+    return cards[:PAGE_SIZE], len(cards) > PAGE_SIZE, str(since)
+
+
+async def changed_above(
+    db: Database, status: str, filt: BoardFilter, since: str, after_key: float, after_id: int
+) -> list[Card]:
+    """Cards changed since `since` that now sort above the cursor (a page drawn before has not shown them)."""
+    async with db.read() as conn:
+        rows = queries.board_changed_above(
+            conn, status=status, since=since, after_key=after_key, after_id=after_id, **filt.params()
+        )
+        return await to_structs(Card, rows)
