@@ -37,11 +37,16 @@ class ColumnView(msgspec.Struct, frozen=True):
 
 
 class BoardColumns(msgspec.Struct, frozen=True):
-    """Every column's HTML (in its slot) and count, in board order; `parts` are the bare columns."""
+    """Every column's HTML (in its slot) and count, in board order; `parts` are the bare columns.
+
+    `assignees` and `tags` are the filter menus' choices, which change only when some column does.
+    """
 
     html: Markup
     counts: dict[str, int]
     parts: list[str]
+    assignees: list[str]
+    tags: list[str]
 
 
 def more_url(status: str, filt: BoardFilter, last: Card, since: str) -> str:
@@ -94,7 +99,18 @@ async def render_columns(mc: AppState, filt: BoardFilter) -> BoardColumns:
         assert isinstance(html, str)
         parts.append(html)
     slots = Markup("").join(slot(s, html) for s, html in zip(STATUSES, parts, strict=True))
-    return BoardColumns(slots, counts, parts)
+    assignees, tags = await _filter_choices(mc, state)
+    return BoardColumns(slots, counts, parts, assignees, tags)
+
+
+async def _filter_choices(mc: AppState, state: dict[str, board.ColumnState]) -> tuple[list[str], list[str]]:
+    # Both are DISTINCT scans over every ticket; any change to a ticket or a tag moves some version.
+    key = ("choices", tuple(state[s].version for s in STATUSES))
+    cached = mc.fragments.get(key)
+    if cached is None:
+        cached = mc.fragments.put(key, (await board.known_assignees(mc.db), await board.known_tags(mc.db)))
+    assert isinstance(cached, tuple)
+    return cached
 
 
 def slot(status: str, column_html: str, oob: bool = False) -> Markup:

@@ -226,11 +226,12 @@ class Database:
                 raise DatabaseError(f"backup to {dest} failed: {exc}") from None
 
     async def info(self) -> dict[str, object]:
-        """What /healthz reports: reachable, journal mode, SQLite version."""
+        """What /healthz reports: reachable, journal mode, SQLite version (one query on a reader)."""
+        from app.store import queries
+
         async with self.read() as conn:
-            mode = await self._value(conn, "PRAGMA journal_mode")
-            version = await self._value(conn, "SELECT sqlite_version()")
-        return {"journal_mode": mode, "sqlite_version": version}
+            row = await queries.health(conn)
+        return dict(row)
 
     async def close(self) -> None:
         """Close readers, then the writer (whose close may checkpoint, so under the lock)."""

@@ -8,6 +8,7 @@ import msgspec
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from litestar import Request, Response
 from litestar.enums import MediaType
+from markupsafe import Markup
 
 from app import ROOT
 from app.frame import frame_for
@@ -39,9 +40,9 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     return bool(details) and not details.boosted and not details.history_restore_request
 
 
-def render_html(template: str, **context: Any) -> str:
-    """Render one template to a string."""
-    return env.get_template(template).render(**context)
+def render_html(template: str, **context: Any) -> Markup:
+    """Render one template; the result is markup (every template autoescapes its values)."""
+    return Markup(env.get_template(template).render(**context))  # noqa: S704 - autoescaped template output
 
 
 def render(

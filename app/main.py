@@ -9,8 +9,9 @@ from litestar import Litestar, Request, Response
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import State
 from litestar.enums import MediaType
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 
@@ -19,7 +20,7 @@ from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import FragmentCache, Recent
 from app.db import Database
 from app.htmx import render
-from app.routes import api, board, health, links, login, pages, tickets
+from app.routes import api, board, create, health, links, login, pages, palette, tickets
 from app.security import add_security_headers
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.state import AppState
@@ -31,6 +32,8 @@ ROUTES = [
     *login.ROUTES,
     *pages.ROUTES,
     *board.ROUTES,
+    *create.ROUTES,
+    *palette.ROUTES,
     *tickets.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
@@ -97,7 +100,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         plugins=[HTMXPlugin()],
         request_class=HTMXRequest,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_host_list),
-        exception_handlers={HTTPException: http_error, NotFoundException: http_error},
-        openapi_config=OpenAPIConfig(title="Mission Control", version="1", path="/schema"),
+        exception_handlers={
+            HTTPException: http_error,
+            NotFoundException: http_error,
+            # Litestar's detail names only the route; the API's names the field at fault.
+            ValidationException: api.client_error,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Mission Control",
+            version="1",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="mc token")}
+            ),
+            security=[{"bearer": []}],
+        ),
         debug=False,
     )

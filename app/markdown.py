@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+def _image_as_link(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    # An image in agent or user text would load from anywhere (a tracking pixel) and the CSP blocks it
+    # anyway: show it as a link to the image instead, named by its alt text.
+    token = tokens[idx]
+    src = escape(token.attrGet("src") or "")
+    alt = escape(token.content or token.attrGet("src") or "image")
+    return f'<a href="{src}">{alt}</a>'
+
+
+_md.add_render_rule("image", _image_as_link)
 
 # An allow-list, not a block-list: anything not named here (hx-*, on*, style, iframes…) is dropped.
 _TAGS = {

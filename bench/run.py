@@ -12,10 +12,12 @@ fails on speed; the exit status is non-zero only when the server did not start o
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import os
 import platform
+import re
 import signal
 import sqlite3
 import subprocess
@@ -45,6 +47,7 @@ from bench.server import (
 )
 
 MAX_ERROR_RATE = 0.01
+LOAD_MORE = "<the Done column's load-more link>"
 BOARD_TARGET_BYTES = 60 * 1024
 
 
@@ -70,6 +73,8 @@ SCENARIOS = {
         Scenario("static", "/static/app.css"),
         Scenario("board", "/board", auth=True),
         Scenario("board_fragment", "/board", auth=True, headers={"HX-Request": "true"}),
+        # The path is found at run time: the Done column's real "Load more" link on the board.
+        Scenario("load_more", LOAD_MORE, auth=True, headers={"HX-Request": "true"}),
         Scenario("ticket", "/ticket/MC-1", auth=True),
         Scenario("overview", "/", auth=True),
     )
@@ -204,7 +209,7 @@ def measure(
     measured = []
     for label, name in plan:
         scenario = SCENARIOS[name]
-        url = server.base_url + scenario.path
+        url = server.base_url + resolve_path(scenario, server, token)
         headers = scenario.headers_for(token)
         status, _ = get(url, headers)
         run = run_python if scenario.method != "GET" else drive  # wrk sends GETs only
@@ -212,6 +217,17 @@ def measure(
         m = measured[-1].result
         print(f"  measured {label}: {m.rps:.0f} req/s", file=sys.stderr, flush=True)
     return measured
+
+
+def resolve_path(scenario: Scenario, server: Server, token: str) -> str:
+    """The scenario's path; for load_more, the Done column's load-more link as the board draws it."""
+    if scenario.path != LOAD_MORE:
+        return scenario.path
+    _, body = get(server.base_url + "/board", {"Authorization": f"Bearer {token}"})
+    match = re.search(r'href="(/board/columns/done\?[^"]+)"', body.decode())
+    if not match:
+        raise BenchSetupError("the board has no load-more link for Done (too few tickets?)")
+    return html.unescape(match.group(1))
 
 
 def fmt_ms(value: float) -> str:

@@ -55,16 +55,16 @@ SELECT DISTINCT assigned_to AS name FROM tickets WHERE assigned_to IS NOT NULL O
 SELECT DISTINCT tag AS name FROM ticket_tags ORDER BY 1;
 
 -- name: column_last_change(status)$
--- When a card in this column last changed; a load-more asks what changed after it.
-SELECT max(updated_at) FROM tickets WHERE status = :status;
+-- When a card in this column last changed place; a load-more asks what changed after it.
+SELECT max(placed_at) FROM tickets WHERE status = :status;
 
 -- name: board_changed_above(status, since, after_key, after_id, assignee, tag, priority, match)
--- Cards that changed after :since and now sort above the cursor: a page drawn earlier has not shown them
--- there, so the load-more hands them over to be put on top (no gaps while tickets move underneath).
+-- Cards that changed place after :since and now sort above the cursor: a page drawn earlier has not shown
+-- them there, so the load-more hands them over to be put on top (no gaps while tickets move underneath).
 SELECT t.id, t.identifier, t.title, t.status, t.priority, t.assigned_to, t.sort_key,
        (SELECT group_concat(tag, ' ') FROM ticket_tags g WHERE g.ticket_id = t.id) AS tags
   FROM tickets t
- WHERE t.status = :status AND t.updated_at > :since
+ WHERE t.status = :status AND t.placed_at > :since
    AND (t.sort_key, t.id) > (:after_key, :after_id)
    AND (:assignee IS NULL OR coalesce(t.assigned_to, '') = :assignee)
    AND (:priority IS NULL OR t.priority = :priority)
@@ -72,3 +72,11 @@ SELECT t.id, t.identifier, t.title, t.status, t.priority, t.assigned_to, t.sort_
    AND (:match IS NULL OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :match))
  ORDER BY t.sort_key DESC, t.id DESC
  LIMIT 100;
+
+-- name: search_tickets(match, limit)
+-- Tickets whose title or description match, best first (FTS5's bm25 rank).
+SELECT t.identifier, t.title, t.status
+  FROM tickets_fts f JOIN tickets t ON t.id = f.rowid
+ WHERE tickets_fts MATCH :match
+ ORDER BY f.rank
+ LIMIT :limit;

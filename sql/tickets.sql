@@ -24,6 +24,7 @@ UPDATE tickets
        priority = coalesce(:priority, priority),
        assigned_to = CASE WHEN :set_assignee THEN :assigned_to ELSE assigned_to END,
        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       placed_at = CASE WHEN manual_order THEN placed_at ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
        sort_key = CASE WHEN manual_order THEN sort_key
                        ELSE (julianday('now') - 2440587.5) * 86400000.0 END
  WHERE id = :id;
@@ -33,6 +34,7 @@ UPDATE tickets
 UPDATE tickets
    SET status = :status, manual_order = 0,
        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
        sort_key = max((julianday('now') - 2440587.5) * 86400000.0,
                       coalesce((SELECT max(sort_key) + 1 FROM tickets WHERE status = :status), 0))
  WHERE id = :id;
@@ -41,7 +43,8 @@ UPDATE tickets
 -- Place a card by hand at a key between its new neighbours.
 UPDATE tickets
    SET status = :status, manual_order = 1, sort_key = :sort_key,
-       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
  WHERE id = :id;
 
 -- name: delete_ticket(id)!
@@ -65,6 +68,7 @@ INSERT INTO ticket_comments (ticket_id, author, body) VALUES (:ticket_id, :autho
 -- name: touch_ticket(ticket_id)!
 UPDATE tickets
    SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+       placed_at = CASE WHEN manual_order THEN placed_at ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
        sort_key = CASE WHEN manual_order THEN sort_key
                        ELSE (julianday('now') - 2440587.5) * 86400000.0 END
  WHERE id = :ticket_id;
@@ -72,12 +76,6 @@ UPDATE tickets
 -- name: comment_by_id(id)^
 SELECT id, author, body, created_at FROM ticket_comments WHERE id = :id;
 
--- name: respace_column(status)!
--- Give a column's cards evenly spaced keys in their current order (1 s apart, the top one unchanged), when
--- hand placement has run out of room between two keys (or cards were created in the same millisecond).
-UPDATE tickets
-   SET sort_key = spaced.key
-  FROM (SELECT id,
-               max(sort_key) OVER () - (row_number() OVER (ORDER BY sort_key DESC, id DESC) - 1) * 1000.0 AS key
-          FROM tickets WHERE status = :status) AS spaced
- WHERE tickets.id = spaced.id AND tickets.sort_key <> spaced.key;
+-- name: set_place(id, sort_key)!
+-- Re-space one card within its column (its order among the others does not change).
+UPDATE tickets SET sort_key = :sort_key, placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = :id;

@@ -1,5 +1,340 @@
-// Mission Control's few lines of script: everything works without them; they only make it smoother.
+// Mission Control's script. Every link and form works without it; it adds the keyboard, dialogs,
+// drag and drop, and keeps focus where a person left it when htmx swaps a piece of the page.
 "use strict";
+
+// htmx copies an old element's `style` attribute onto its replacement while it settles. SortableJS leaves
+// style="" on every card it animated, and the CSP (style-src 'self') refuses each copy with a console error.
+// Nothing here uses inline styles, so there is no style to settle.
+htmx.config.attributesToSettle = ["class", "width", "height"];
+
+const STATUSES = ["backlog", "todo", "in_progress", "review", "blocked", "done"];
+const LABELS = { backlog: "Backlog", todo: "To do", in_progress: "In progress", review: "Review", blocked: "Blocked", done: "Done" };
+
+/* ---------- small helpers ---------- */
+
+function csrfHeaders() {
+  try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (_) { return {}; }
+}
+
+function announce(text) {
+  const region = document.getElementById("board-status") || document.getElementById("mc-announce");
+  if (region) region.textContent = text;
+}
+
+function isTyping(target) {
+  if (!(target instanceof Element)) return false;
+  return Boolean(target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']"));
+}
+
+function focusedCard() {
+  const active = document.activeElement;
+  return active instanceof Element ? active.closest("li.card") : null;
+}
+
+function focusCard(card) {
+  if (!card) return false;
+  const link = card.querySelector("a");
+  if (!link) return false;
+  link.focus();
+  card.scrollIntoView({ block: "nearest", inline: "nearest" });
+  return true;
+}
+
+function columns() {
+  return Array.from(document.querySelectorAll("#board-columns ol.cards"));
+}
+
+function cardsOf(list) {
+  return Array.from(list.querySelectorAll(":scope > li.card"));
+}
+
+function post(url, values) {
+  // htmx processes the out-of-band slots in the answer; the source element inherits the CSRF header.
+  return htmx.ajax("POST", url, { values, swap: "none", source: document.body, headers: csrfHeaders() });
+}
+
+/* ---------- dialogs: one <dialog> filled from the server ---------- */
+
+function dialog() {
+  let box = document.getElementById("mc-dialog");
+  if (!box) {
+    box = document.createElement("dialog");
+    box.id = "mc-dialog";
+    box.className = "mc-dialog";
+    box.setAttribute("aria-modal", "true");
+    box.innerHTML = '<div id="mc-dialog-body"></div>';
+    box.addEventListener("close", () => {
+      document.getElementById("mc-dialog-body").replaceChildren();
+      if (box.returnFocusTo && document.contains(box.returnFocusTo)) box.returnFocusTo.focus();
+    });
+    box.addEventListener("click", (event) => {
+      if (event.target === box) box.close(); // a click on the backdrop
+      if (event.target instanceof Element && event.target.closest("[data-close-dialog]")) {
+        event.preventDefault();
+        box.close();
+      }
+    });
+    document.body.append(box);
+  }
+  return box;
+}
+
+function openDialog(url, label, focusSelector) {
+  const box = dialog();
+  box.setAttribute("aria-label", label);
+  // Opened over an open dialog (Ctrl+K again), Esc should still go back to where the first one was opened.
+  if (!box.open) box.returnFocusTo = document.activeElement;
+  htmx.ajax("GET", url, { target: "#mc-dialog-body", swap: "innerHTML" }).then(() => {
+    // htmx wires the new content's hx-triggers only when it settles, a moment after this: wire them now, or
+    // the first letters typed into the palette's field would search nothing.
+    htmx.process(box);
+    if (!box.open) box.showModal();
+    const first = box.querySelector(focusSelector || "input:not([type=hidden]), textarea, select, button, a");
+    if (first) first.focus();
+  });
+}
+
+/* ---------- board actions ---------- */
+
+function moveCard(card, status) {
+  if (!card || !STATUSES.includes(status)) return;
+  if (card.closest("ol.cards")?.dataset.status === status) return;
+  post(`/ticket/${cardId(card)}/move`, { status });
+}
+
+function stepColumn(card, delta) {
+  const list = card?.closest("ol.cards");
+  if (!list) return;
+  const next = STATUSES[STATUSES.indexOf(list.dataset.status) + delta];
+  if (next) moveCard(card, next);
+}
+
+function setPriority(card, level) {
+  post(`/board/cards/${cardId(card)}`, { priority: String(level) });
+}
+
+function cardId(card) {
+  return card.id.replace(/^card-/, "");
+}
+
+function assign(card) {
+  const current = card.querySelector(".who")?.textContent || "";
+  const box = dialog();
+  box.setAttribute("aria-label", `Assign ${cardId(card)}`);
+  box.returnFocusTo = card.querySelector("a");
+  const options = Array.from(document.querySelectorAll("#board-assignee option"))
+    .map((o) => o.value).filter((v) => v && v !== "none");
+  const body = document.getElementById("mc-dialog-body");
+  body.replaceChildren();
+  const form = document.createElement("form");
+  form.className = "assign-form";
+  form.innerHTML = `<h2>Assign ${cardId(card)}</h2><label for="assign-input">Assignee (empty to unassign)</label>
+    <input id="assign-input" name="assigned_to" list="assign-options" autocomplete="off" maxlength="80">
+    <datalist id="assign-options"></datalist>
+    <div class="form-actions"><button type="submit">Assign</button> <button type="button" data-close-dialog>Cancel</button></div>`;
+  form.querySelector("#assign-input").value = current;
+  const list = form.querySelector("#assign-options");
+  for (const name of options) { const o = document.createElement("option"); o.value = name; list.append(o); }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    post(`/board/cards/${cardId(card)}`, { assigned_to: form.querySelector("#assign-input").value });
+    box.close();
+  });
+  body.append(form);
+  box.showModal();
+  form.querySelector("#assign-input").select();
+}
+
+/* ---------- move mode: m then 1-6 (or the column's first letter) ---------- */
+
+let moveMode = null;
+
+function startMoveMode(card) {
+  moveMode = card;
+  let hint = document.getElementById("mc-hint");
+  if (!hint) {
+    hint = Object.assign(document.createElement("div"), { id: "mc-hint", className: "key-hint" });
+    hint.setAttribute("role", "status");
+    document.body.append(hint);
+  }
+  hint.textContent = `Move ${cardId(card)} to: ` + STATUSES.map((s, i) => `${i + 1} ${LABELS[s]}`).join(" · ") + " (Esc cancels)";
+  hint.hidden = false;
+}
+
+function endMoveMode() {
+  moveMode = null;
+  const hint = document.getElementById("mc-hint");
+  if (hint) hint.hidden = true;
+}
+
+/* ---------- palette (Ctrl+K) ---------- */
+
+function openPalette() {
+  // Over an open dialog, the card is the one that had focus before the dialog took it.
+  const box = document.getElementById("mc-dialog");
+  const from = box?.open ? box.returnFocusTo : document.activeElement;
+  const card = from instanceof Element ? from.closest("li.card") : null;
+  const query = card ? `?card=${encodeURIComponent(cardId(card))}` : "";
+  openDialog(`/palette${query}`, "Command palette", "#search-q");
+}
+
+function paletteOptions() {
+  return Array.from(document.querySelectorAll("#mc-dialog #palette-list [role=option]"));
+}
+
+function movePaletteSelection(delta) {
+  const options = paletteOptions();
+  if (!options.length) return;
+  let index = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  index = index < 0 ? (delta > 0 ? 0 : options.length - 1) : (index + delta + options.length) % options.length;
+  options.forEach((o, i) => o.setAttribute("aria-selected", String(i === index)));
+  const input = document.getElementById("search-q");
+  if (input) input.setAttribute("aria-activedescendant", options[index].id);
+  options[index].scrollIntoView({ block: "nearest" });
+}
+
+function activatePaletteSelection() {
+  const chosen = paletteOptions().find((o) => o.getAttribute("aria-selected") === "true") || paletteOptions()[0];
+  if (!chosen) return false;
+  chosen.click(); // the option is the link or the action's submit button
+  return true;
+}
+
+// On the board a palette action runs in place, as its key would: the columns swap, the card keeps focus and
+// the live region says what happened. (A plain submit would reload the board and drop focus on <main>.)
+// Capture phase, so htmx's boosted-form handler on the form never sees the submit.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.closest("#mc-dialog #palette-list")) return;
+  if (!document.querySelector("[data-board]")) return;
+  event.preventDefault();
+  event.stopPropagation();
+  post(form.getAttribute("action"), Object.fromEntries(new FormData(form)));
+  dialog().close();
+}, true);
+
+/* ---------- the keyboard ---------- */
+
+let pendingG = 0;
+
+function handleBoardKey(event, card) {
+  const key = event.key;
+  const list = card?.closest("ol.cards");
+  if (moveMode) {
+    const byNumber = STATUSES[Number(key) - 1];
+    const byLetter = STATUSES.find((s) => s[0] === key.toLowerCase() && key.length === 1);
+    const status = byNumber || byLetter;
+    const moving = moveMode;
+    endMoveMode();
+    if (status) moveCard(moving, status);
+    return true;
+  }
+  if (key === "j" || key === "ArrowDown" || key === "k" || key === "ArrowUp") {
+    if (!card) return focusCard(cardsOf(columns()[0] || document.body)[0]);
+    const cards = cardsOf(list);
+    const next = cards[cards.indexOf(card) + (key === "j" || key === "ArrowDown" ? 1 : -1)];
+    return focusCard(next) || true;
+  }
+  if (key === "h" || key === "ArrowLeft" || key === "l" || key === "ArrowRight") {
+    const all = columns();
+    if (!card) return focusCard(cardsOf(all[0])[0]);
+    const index = all.indexOf(list);
+    const step = key === "h" || key === "ArrowLeft" ? -1 : 1;
+    for (let i = index + step; i >= 0 && i < all.length; i += step) {
+      const cards = cardsOf(all[i]);
+      if (cards.length) return focusCard(cards[Math.min(cardsOf(list).indexOf(card), cards.length - 1)]);
+    }
+    return true;
+  }
+  if (!card) return false;
+  if (key === "o") { card.querySelector("a").click(); return true; }
+  if (key === "m") { startMoveMode(card); return true; }
+  if (key === "[") { stepColumn(card, -1); return true; }
+  if (key === "]") { stepColumn(card, 1); return true; }
+  if (["1", "2", "3", "4"].includes(key)) { setPriority(card, Number(key)); return true; }
+  if (key === "a") { assign(card); return true; }
+  return false;
+}
+
+document.addEventListener("keydown", (event) => {
+  const dialogOpen = document.getElementById("mc-dialog")?.open;
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+    event.preventDefault();
+    openPalette();
+    return;
+  }
+  if (event.key === "Escape") {
+    if (moveMode) { endMoveMode(); event.preventDefault(); return; }
+    if (dialogOpen) {
+      // Close it ourselves: in a search field (the palette's) Chromium's Escape only empties the field.
+      event.preventDefault();
+      document.getElementById("mc-dialog").close();
+      return;
+    }
+    if (isTyping(event.target)) event.target.blur();
+    return;
+  }
+  if (dialogOpen) {
+    if (document.getElementById("palette-list")) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        movePaletteSelection(event.key === "ArrowDown" ? 1 : -1);
+      } else if (event.key === "Enter" && event.target.id === "search-q" && paletteOptions().length) {
+        event.preventDefault();
+        activatePaletteSelection();
+      }
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+
+  if (pendingG && Date.now() - pendingG < 1500) {
+    pendingG = 0;
+    const where = { b: "/board", a: "/activity", o: "/" }[event.key];
+    const link = where && document.querySelector(`nav[aria-label="Main"] a[href="${where}"]`);
+    if (link) { event.preventDefault(); link.click(); } // the boosted link: a swap and a history entry
+    return;
+  }
+  pendingG = 0;
+  if (event.key === "g") { pendingG = Date.now(); return; }
+  if (event.key === "?") { event.preventDefault(); openDialog("/keys", "Keyboard shortcuts"); return; }
+
+  const onBoard = document.querySelector("[data-board]");
+  if (!onBoard) return;
+  if (event.key === "/") { event.preventDefault(); document.getElementById("board-q")?.focus(); return; }
+  if (event.key === "c") {
+    event.preventDefault();
+    const status = focusedCard()?.closest("ol.cards")?.dataset.status || "backlog";
+    openDialog(`/tickets/new?status=${status}`, "New ticket", "#new-title");
+    return;
+  }
+  if (handleBoardKey(event, focusedCard())) event.preventDefault();
+});
+
+/* ---------- after a swap: focus stays on the same card, dialogs close when their work is done ---------- */
+
+let lastFocusedCardId = null;
+
+document.addEventListener("focusin", (event) => {
+  const card = event.target instanceof Element ? event.target.closest("li.card") : null;
+  if (card) lastFocusedCardId = card.id;
+});
+
+document.addEventListener("htmx:afterSettle", () => {
+  // A swap replaced the column holding the focused card: find the same card (wherever it went) and focus it.
+  if (lastFocusedCardId && (!document.activeElement || document.activeElement === document.body)) {
+    focusCard(document.getElementById(lastFocusedCardId));
+  }
+});
+
+// The server sends this after the new card's column has settled (HX-Trigger-After-Settle), so the card exists.
+document.addEventListener("ticketCreated", (event) => {
+  const box = document.getElementById("mc-dialog");
+  const card = document.getElementById(`card-${event.detail.identifier}`);
+  // The dialog's close event (it fires later) puts focus back where it was: the new card is that place now.
+  if (box?.open) { box.returnFocusTo = card?.querySelector("a") || box.returnFocusTo; box.close(); }
+  if (card) { lastFocusedCardId = card.id; focusCard(card); }
+});
 
 // A form marked data-reset-on-success empties itself after htmx posts it successfully.
 document.addEventListener("htmx:afterRequest", (event) => {
@@ -28,9 +363,78 @@ document.addEventListener("htmx:responseError", (event) => {
 });
 
 // After a boosted navigation, move focus to the new page's main region so screen readers announce it.
-document.addEventListener("htmx:afterSettle", (event) => {
+// On afterSwap, in the same task that puts the new page in: waiting for the settle left ~20-80 ms in which
+// the new heading showed but focus sat on <body> (and a key pressed then went nowhere).
+document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.boosted && event.detail.requestConfig && event.detail.requestConfig.verb === "get") {
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
   }
+});
+
+/* ---------- load more: cards that moved above the cursor meanwhile go on top ---------- */
+
+htmx.onLoad((root) => {
+  // A card that moved down while the page was open comes again with a later page: the newer copy wins.
+  if (root.matches?.("li.card") && root.closest("ol.cards")) {
+    for (const twin of document.querySelectorAll(`li.card[id="${CSS.escape(root.id)}"]`)) {
+      if (twin !== root) twin.remove();
+    }
+  }
+  const templates = root.matches?.("template.moved-cards") ? [root] : Array.from(root.querySelectorAll?.("template.moved-cards") || []);
+  for (const template of templates) {
+    const list = document.getElementById(template.dataset.into);
+    if (list) {
+      for (const card of Array.from(template.content.children).reverse()) {
+        document.getElementById(card.id)?.remove();
+        list.prepend(card);
+        htmx.process(card);
+      }
+    }
+    template.remove();
+  }
+});
+
+/* ---------- drag and drop (mouse and touch) with SortableJS ---------- */
+
+htmx.onLoad((root) => {
+  if (typeof Sortable === "undefined") return;
+  const lists = root.matches?.("ol.cards") ? [root] : Array.from(root.querySelectorAll?.("#board-columns ol.cards, ol.cards[data-status]") || []);
+  for (const list of lists) {
+    if (list.sortable || !list.closest("#board-columns")) continue;
+    list.sortable = Sortable.create(list, {
+      group: "board",
+      draggable: "li.card",
+      filter: ".more",
+      delay: 180,
+      delayOnTouchOnly: true, // a short press starts a drag on phones; a swipe still scrolls
+      animation: 120,
+      ghostClass: "card-ghost",
+      onEnd(event) {
+        const card = event.item;
+        const target = event.to.dataset.status;
+        if (event.from === event.to && event.oldIndex === event.newIndex) return;
+        const above = card.previousElementSibling;
+        const after = above && above.matches("li.card") ? cardId(above) : "";
+        lastFocusedCardId = card.id;
+        post(`/ticket/${cardId(card)}/move`, { status: target, after });
+      },
+    });
+  }
+});
+
+/* ---------- phone: the tab of the column in view is marked ---------- */
+
+htmx.onLoad((root) => {
+  const board = root.querySelector?.("#board-columns") || (root.id === "board-columns" ? root : null);
+  if (!board || typeof IntersectionObserver === "undefined") return;
+  const tabs = document.querySelectorAll(".column-tabs a");
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      const status = entry.target.id.replace(/^slot-/, "");
+      tabs.forEach((tab) => tab.setAttribute("aria-current", String(tab.hash === `#col-${status}`)));
+    }
+  }, { root: board, threshold: 0.6 });
+  board.querySelectorAll(".slot").forEach((slot) => observer.observe(slot));
 });

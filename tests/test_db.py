@@ -173,7 +173,7 @@ def test_the_board_queries_use_their_index_and_never_sort(tmp_path: Path, filter
         assert "TEMP B-TREE" not in plan or name == "board_changed_above", plan
     sql = queries.column_last_change.sql
     plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"status": "todo"}))
-    assert "tickets_changed" in plan, plan
+    assert "tickets_placed" in plan, plan
 
 
 def test_split_statements_keeps_trigger_bodies_whole() -> None:

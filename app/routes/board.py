@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.columns import more_url, render_columns, render_slots
-from app.htmx import render, wants_fragment
+from app.htmx import render, render_html, wants_fragment
 from app.routes.tickets import find_ticket
 from app.state import app_state
 from app.store import board, tickets
@@ -46,6 +46,14 @@ class MorePage(msgspec.Struct, frozen=True):
     moved: list[Card]
     more_url: str | None
     live: frozenset[int]
+
+
+class CardForm(msgspec.Struct, frozen=True):
+    """A quick change from the board's keyboard: priority (1-4) or assignee (empty unassigns)."""
+
+    priority: str = ""
+    assigned_to: str | None = None
+    next: str = ""
 
 
 class MoveForm(msgspec.Struct, frozen=True):
@@ -86,8 +94,8 @@ async def board_page(
         columns_html=columns.html,
         counts=columns.counts,
         labels=tickets.STATUS_LABELS,
-        assignees=await board.known_assignees(mc.db),
-        tags=await board.known_tags(mc.db),
+        assignees=columns.assignees,
+        tags=columns.tags,
         priorities=tickets.PRIORITY_LABELS,
     )
     return render(request, "templates/page.html", "fragments/board/board.html", ctx)
@@ -110,20 +118,34 @@ async def load_more(
         raise NotFoundException(f"There is no column {status!r}.")
     mc = app_state(request)
     filt = board_filter(assignee, tag, priority, q)
-    cards = await board.next_page(mc.db, status, filt, after_key, after_id, limit=board.PAGE_SIZE + 1)
-    moved = await board.changed_above(mc.db, status, filt, since, after_key, after_id) if since else []
-    page, has_more = cards[: board.PAGE_SIZE], len(cards) > board.PAGE_SIZE
-    ctx = MorePage(
-        title=f"{tickets.STATUS_LABELS[status]}: more cards",
-        status=status,
-        label=tickets.STATUS_LABELS[status],
-        cards=page,
-        moved=moved,
-        more_url=more_url(status, filt, page[-1], since) if has_more else None,
-        live=await mc.live.get(),
-    )
-    return render(request, "templates/column_page.html", "fragments/board/more.html", ctx,
-                  cards=page, live=ctx.live, priorities=tickets.PRIORITY_LABELS)  # fmt: skip
+    version = (await board.board_state(mc.db))[status].version
+    live = await mc.live.get()
+    # Everything the answer depends on is in the key; the column's version moves with any change in it.
+    key = ("more", status, filt.key(), after_key, after_id, since, version, live)
+    ctx = mc.fragments.get(key)
+    if ctx is None:
+        cards = await board.next_page(mc.db, status, filt, after_key, after_id, limit=board.PAGE_SIZE + 1)
+        moved = await board.changed_above(mc.db, status, filt, since, after_key, after_id) if since else []
+        page, has_more = cards[: board.PAGE_SIZE], len(cards) > board.PAGE_SIZE
+        ctx = mc.fragments.put(key, MorePage(
+            title=f"{tickets.STATUS_LABELS[status]}: more cards",
+            status=status,
+            label=tickets.STATUS_LABELS[status],
+            cards=page,
+            moved=moved,
+            more_url=more_url(status, filt, page[-1], since) if has_more else None,
+            live=live,
+        ))  # fmt: skip
+    assert isinstance(ctx, MorePage)
+    if not wants_fragment(request):
+        return render(request, "templates/column_page.html", "fragments/board/more.html", ctx,
+                      cards=ctx.cards, live=ctx.live, priorities=tickets.PRIORITY_LABELS)  # fmt: skip
+    html = mc.fragments.get(("more-html", key))
+    if html is None:
+        html = mc.fragments.put(("more-html", key), render_html(
+            "fragments/board/more.html", ctx=ctx, cards=ctx.cards, live=ctx.live, priorities=tickets.PRIORITY_LABELS
+        ))  # fmt: skip
+    return Response(str(html), media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
 
 
 @post("/ticket/{identifier:str}/move", cache=False)
@@ -137,14 +159,49 @@ async def move_card(
     ticket = await find_ticket(request, identifier)
     await tickets.move_ticket(mc.db, ticket.id, data.status, data.after.upper() or None)
     if not wants_fragment(request):
-        target = data.next if data.next.startswith("/") and not data.next.startswith("//") else "/board"
-        return Redirect(path=target, status_code=303)
+        return Redirect(path=back_to(data.next), status_code=303)
     filt = filter_from_url(request.headers.get("hx-current-url"))
     slots = await render_slots(mc, filt, {ticket.status, data.status})
-    label = tickets.STATUS_LABELS[data.status]
-    note = Markup('<p id="board-status" class="visually-hidden" role="status" aria-live="polite" '
-                  'hx-swap-oob="true">{} moved to {}.</p>').format(ticket.identifier, label)  # fmt: skip
-    return Response(slots + note, media_type=MediaType.HTML)
+    said = Markup("{} moved to {}.").format(ticket.identifier, tickets.STATUS_LABELS[data.status])
+    return Response(slots + board_note(said), media_type=MediaType.HTML)
 
 
-ROUTES = [board_page, load_more, move_card]
+def back_to(target: str) -> str:
+    """Where a plain form returns: a local path, else the board."""
+    return target if target.startswith("/") and not target.startswith("//") else "/board"
+
+
+def board_note(text: Markup) -> Markup:
+    """The screen-reader announcement that rides along with a board swap."""
+    return Markup('<p id="board-status" class="visually-hidden" role="status" aria-live="polite" '
+                  'hx-swap-oob="true">{}</p>').format(text)  # fmt: skip
+
+
+@post("/board/cards/{identifier:str}", cache=False)
+async def change_card(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[CardForm]
+) -> Response[Any]:
+    """Set a card's priority or assignee from the board; htmx gets its column re-rendered out of band."""
+    mc = app_state(request)
+    ticket = await find_ticket(request, identifier)
+    if data.priority and data.priority not in ("1", "2", "3", "4"):
+        return Response("Priority is 1 (urgent) to 4 (low).", status_code=400, media_type=MediaType.TEXT)
+    assignee = None if data.assigned_to is None else data.assigned_to.strip()
+    if assignee is not None and len(assignee) > 80:
+        return Response("An assignee name can be at most 80 characters.", status_code=400, media_type=MediaType.TEXT)
+    patch = tickets.TicketPatch(
+        priority=int(data.priority) if data.priority else msgspec.UNSET,
+        assigned_to=(assignee or None) if assignee is not None else msgspec.UNSET,
+    )
+    await tickets.update_ticket(mc.db, ticket.id, patch)
+    if not wants_fragment(request):
+        return Redirect(path=back_to(data.next), status_code=303)
+    slots = await render_slots(mc, filter_from_url(request.headers.get("hx-current-url")), {ticket.status})
+    if data.priority:
+        said = Markup("{} priority set to {}.").format(ticket.identifier, tickets.PRIORITY_LABELS[int(data.priority)])
+    else:
+        said = Markup("{} assigned to {}.").format(ticket.identifier, assignee or "nobody")
+    return Response(slots + board_note(said), media_type=MediaType.HTML)
+
+
+ROUTES = [board_page, load_more, move_card, change_card]

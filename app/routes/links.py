@@ -1,7 +1,219 @@
-"""A ticket's links: relationships to other tickets and the vault files it used (ticket_context)."""
+"""A ticket's links: relationships to other tickets and the vault files it used (ticket_context).
+
+Each is changed two ways: forms on the ticket page (a 303 back without JS, the re-rendered section for htmx),
+and the JSON API that workers call with bearer tokens.
+"""
 
 from __future__ import annotations
 
-from litestar.handlers import HTTPRouteHandler
+from typing import Annotated, Any, Literal
 
-ROUTES: list[HTTPRouteHandler] = []
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
+
+from app.routes.tickets import context_section, find_ticket, refuse, relationships_section, swap_or_back
+from app.state import app_state
+from app.store import links
+from app.store.tickets import Ticket
+
+
+class LinkForm(msgspec.Struct, frozen=True):
+    """The add-link form: a kind (blocks, blocked_by …) and the other ticket."""
+
+    type: str = ""
+    target: str = ""
+
+
+class ContextForm(msgspec.Struct, frozen=True):
+    """The add-vault-file form."""
+
+    vault_path: str = ""
+    action: str = "consulted"
+    note: str = ""
+
+
+KIND_HELP = (
+    "blocks, child_of, duplicate_of, caused_by, relates_to, related_to; "
+    "or an inverse, stored the other way round: blocked_by, parent_of, duplicated_by, cause_of"
+)
+
+
+class LinkIn(msgspec.Struct, frozen=True):
+    """A relationship to add or remove through the API."""
+
+    type: Annotated[str, msgspec.Meta(description=KIND_HELP)]
+    target: Annotated[str, msgspec.Meta(max_length=100, description="The other ticket, e.g. MC-12")]
+
+
+class ContextIn(msgspec.Struct, frozen=True):
+    """A vault file to link to a ticket through the API."""
+
+    vault_path: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, description="Relative to the vault")]
+    action: Literal["consulted", "updated", "created"] = "consulted"
+    source: Annotated[
+        Literal["auto", "manual"] | None, msgspec.Meta(description="Default: auto for worker tokens, else manual")
+    ] = None
+    note: Annotated[str, msgspec.Meta(max_length=links.MAX_NOTE)] = ""
+
+
+def prefix_of(request: Request[Any, Any, Any]) -> str:
+    """This installation's ticket prefix (MC)."""
+    return app_state(request).settings.ticket_prefix
+
+
+async def swap_links(request: Request[Any, Any, Any], ticket: Ticket, said: str) -> Response[Any]:
+    """The relationships section again for htmx (or a 303 back to it)."""
+    ctx = await relationships_section(request, ticket)
+    return swap_or_back(request, "fragments/ticket/relationships.html", ctx, ticket.identifier, "relationships", said)
+
+
+async def swap_context(request: Request[Any, Any, Any], ticket: Ticket, said: str) -> Response[Any]:
+    """The vault files section again for htmx (or a 303 back to it)."""
+    ctx = await context_section(request, ticket)
+    return swap_or_back(request, "fragments/ticket/context.html", ctx, ticket.identifier, "context", said)
+
+
+def api_error(refused: links.Refused) -> HTTPException:
+    """A refusal as the API's JSON error."""
+    return HTTPException(status_code=refused.status_code, detail=refused.message)
+
+
+@post("/ticket/{identifier:str}/relationships", cache=False)
+async def add_link(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[LinkForm]
+) -> Response[Any]:
+    """Link this ticket to another from the page."""
+    ticket = await find_ticket(request, identifier)
+    try:
+        link = await links.add_link(app_state(request).db, ticket, data.type, data.target, prefix_of(request))
+    except links.Refused as refused:
+        return refuse(refused.status_code, refused.message)
+    return await swap_links(request, ticket, f"Linked: {link.source} {links.SENTENCES[link.type]} {link.target}.")
+
+
+@post("/ticket/{identifier:str}/relationships/{link_id:int}/delete", cache=False)
+async def remove_link(
+    request: Request[Any, Any, Any], identifier: FromPath[str], link_id: FromPath[int]
+) -> Response[Any]:
+    """Remove one of this ticket's links (made from either end) from the page."""
+    ticket = await find_ticket(request, identifier)
+    if not await links.remove_link(app_state(request).db, ticket.id, link_id):
+        return refuse(404, "That link is not there any more: reload the page.")
+    return await swap_links(request, ticket, "Link removed.")
+
+
+@post("/ticket/{identifier:str}/context", cache=False)
+async def add_context(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[ContextForm]
+) -> Response[Any]:
+    """Link a vault file from the page (a person adding it: source manual)."""
+    ticket = await find_ticket(request, identifier)
+    db = app_state(request).db
+    try:
+        link, created = await links.add_context(db, ticket.id, data.vault_path, data.action, "manual", data.note)
+    except links.Refused as refused:
+        return refuse(refused.status_code, refused.message)
+    if not created:
+        return refuse(409, f"{link.vault_path} is already linked as {link.action}.")
+    return await swap_context(request, ticket, f"Linked {link.vault_path} ({link.action}).")
+
+
+@post("/ticket/{identifier:str}/context/{context_id:int}/delete", cache=False)
+async def remove_context(
+    request: Request[Any, Any, Any], identifier: FromPath[str], context_id: FromPath[int]
+) -> Response[Any]:
+    """Unlink a vault file from the page."""
+    ticket = await find_ticket(request, identifier)
+    if not await links.remove_context(app_state(request).db, ticket.id, context_id):
+        return refuse(404, "That vault file is not linked any more: reload the page.")
+    return await swap_context(request, ticket, "Vault file unlinked.")
+
+
+@get("/api/v1/tickets/{identifier:str}/relationships", cache=False, opt={"worker": True})
+async def api_list_links(request: Request[Any, Any, Any], identifier: FromPath[str]) -> list[links.LinkView]:
+    """A ticket's relationships from both ends, worded from this ticket (`label`: blocks, blocked by …)."""
+    ticket = await find_ticket(request, identifier)
+    return await links.list_links(app_state(request).db, ticket.id)
+
+
+@post("/api/v1/tickets/{identifier:str}/relationships", status_code=201, opt={"worker": True})
+async def api_add_link(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: JSONBody[LinkIn]
+) -> links.Relationship:
+    """Link a ticket to another; 400 unknown type or self-link, 404 no such ticket, 409 repeat or cycle."""
+    ticket = await find_ticket(request, identifier)
+    try:
+        return await links.add_link(app_state(request).db, ticket, data.type, data.target, prefix_of(request))
+    except links.Refused as refused:
+        raise api_error(refused) from None
+
+
+@delete("/api/v1/tickets/{identifier:str}/relationships", status_code=204, opt={"worker": True})
+async def api_remove_link(
+    request: Request[Any, Any, Any],
+    identifier: FromPath[str],
+    data: JSONBody[LinkIn | None] = None,
+    type: FromQuery[str | None] = None,
+    target: FromQuery[str | None] = None,
+) -> None:
+    """Remove a link named by {type, target} in the body or as query parameters; 404 when there is none."""
+    ticket = await find_ticket(request, identifier)
+    kind, other = (data.type, data.target) if data is not None else (type or "", target or "")
+    try:
+        removed = await links.remove_link_to(app_state(request).db, ticket, kind, other, prefix_of(request))
+    except links.Refused as refused:
+        raise api_error(refused) from None
+    if not removed:
+        raise NotFoundException(f"{ticket.identifier} has no {kind} link with {other}.")
+
+
+@get("/api/v1/tickets/{identifier:str}/context", cache=False, opt={"worker": True})
+async def api_list_context(request: Request[Any, Any, Any], identifier: FromPath[str]) -> list[links.ContextLink]:
+    """The vault files linked to a ticket, oldest first."""
+    ticket = await find_ticket(request, identifier)
+    return await links.list_context(app_state(request).db, ticket.id)
+
+
+@post("/api/v1/tickets/{identifier:str}/context", opt={"worker": True})
+async def api_add_context(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: JSONBody[ContextIn]
+) -> Response[links.ContextLink]:
+    """Link a vault file: 201 with the new link, or 200 with the one already there for that path and action
+    (workers consult the same file again and retry requests, so repeating is not an error)."""
+    ticket = await find_ticket(request, identifier)
+    source = data.source or ("auto" if getattr(request.user, "scope", None) == "worker" else "manual")
+    try:
+        link, created = await links.add_context(
+            app_state(request).db, ticket.id, data.vault_path, data.action, source, data.note
+        )
+    except links.Refused as refused:
+        raise api_error(refused) from None
+    return Response(link, status_code=201 if created else 200)
+
+
+# No worker opt: unlinking is for people (an admin), so the middleware answers a worker token 403.
+@delete("/api/v1/tickets/{identifier:str}/context/{context_id:int}", status_code=204)
+async def api_remove_context(
+    request: Request[Any, Any, Any], identifier: FromPath[str], context_id: FromPath[int]
+) -> None:
+    """Unlink a vault file; 404 when the id is not one of this ticket's."""
+    ticket = await find_ticket(request, identifier)
+    if not await links.remove_context(app_state(request).db, ticket.id, context_id):
+        raise NotFoundException(f"{ticket.identifier} has no vault link {context_id}.")
+
+
+ROUTES: list[HTTPRouteHandler] = [
+    add_link,
+    remove_link,
+    add_context,
+    remove_context,
+    api_list_links,
+    api_add_link,
+    api_remove_link,
+    api_list_context,
+    api_add_context,
+    api_remove_context,
+]

@@ -1,4 +1,4 @@
-"""The ticket page and its conversation."""
+"""The ticket page: header with inline edits, conversation, worker messages, links and the activity log."""
 
 from __future__ import annotations
 
@@ -8,23 +8,77 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
+from markupsafe import Markup
 
+from app.autotag import clean_tags
+from app.frame import frame_for
 from app.htmx import render, render_html, wants_fragment
 from app.state import app_state
-from app.store import tickets
+from app.store import board, links, tickets, transcripts
+
+# The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
+SHOWN = 200
+
+
+class HeaderSection(msgspec.Struct, frozen=True):
+    """Context of the header: the ticket's fields, and the choices its inline edits offer."""
+
+    ticket: tickets.Ticket
+    tags: list[str]
+    assignees: list[str]
+    statuses: dict[str, str]
+    priorities: dict[int, str]
+    can_write: bool
+
+
+class RelationshipsSection(msgspec.Struct, frozen=True):
+    """Context of the relationships section: links from both ends and the add form's kinds."""
+
+    identifier: str
+    links: list[links.LinkView]
+    kinds: tuple[tuple[str, str], ...]
+    statuses: dict[str, str]
+    can_write: bool
+
+
+class ContextSection(msgspec.Struct, frozen=True):
+    """Context of the vault files section."""
+
+    identifier: str
+    files: list[links.ContextLink]
+    actions: tuple[str, ...]
+    can_write: bool
+
+
+class MessagesSection(msgspec.Struct, frozen=True):
+    """Context of the worker messages: the newest ones, oldest first, and a way to see all."""
+
+    messages: list[transcripts.Message]
+    page: transcripts.Page
+    all_url: str
+
+
+class ActivitySection(msgspec.Struct, frozen=True):
+    """Context of the activity log: the newest events replayed in seq order, and a way to see all."""
+
+    events: list[transcripts.Event]
+    page: transcripts.Page
+    all_url: str
 
 
 class TicketPage(msgspec.Struct, frozen=True):
-    """Context of a ticket page."""
+    """Context of a ticket page: one section per fragment, top to bottom."""
 
     title: str
     ticket: tickets.Ticket
-    status_label: str
-    priority_label: str
-    tags: list[str]
+    header: HeaderSection
+    relationships: RelationshipsSection
+    context: ContextSection
     comments: list[tickets.Comment]
+    messages: MessagesSection
+    activity: ActivitySection
     can_write: bool
 
 
@@ -32,6 +86,23 @@ class CommentForm(msgspec.Struct, frozen=True):
     """What the comment composer posts."""
 
     body: str = ""
+
+
+class EditForm(msgspec.Struct, frozen=True):
+    """An inline edit: any subset of the header's fields (a field that is absent stays as it is)."""
+
+    title: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    tags: str | None = None
+
+
+class Edit(msgspec.Struct, frozen=True):
+    """A checked edit: what to store, and what to tell the person."""
+
+    patch: tickets.TicketPatch
+    said: list[str]
 
 
 async def find_ticket(request: Request[Any, Any, Any], identifier: FromPath[str]) -> tickets.Ticket:
@@ -42,21 +113,174 @@ async def find_ticket(request: Request[Any, Any, Any], identifier: FromPath[str]
     return ticket
 
 
+def can_write(request: Request[Any, Any, Any]) -> bool:
+    """Whether the page offers its forms (only admins may change a ticket from the page)."""
+    return getattr(request.user, "scope", None) == "admin"
+
+
+def refuse(status_code: int, message: str) -> Response[str]:
+    """A refusal as plain text: app.js shows it as a toast for htmx, a browser shows it as the page."""
+    return Response(message, status_code=status_code, media_type=MediaType.TEXT)
+
+
+def swap_or_back(
+    request: Request[Any, Any, Any], fragment: str, ctx: msgspec.Struct, identifier: str, anchor: str, said: str
+) -> Response[Any]:
+    """After a change: the re-rendered section (plus a spoken note) for htmx, a 303 back to the page otherwise."""
+    if not wants_fragment(request):
+        return Redirect(path=f"/ticket/{identifier}#{anchor}", status_code=303)
+    html = render_html(fragment, ctx=ctx, frame=frame_for(request))
+    # Screen readers hear what changed: the page's live region is replaced out of band.
+    html += Markup('<p id="ticket-note" class="visually-hidden" role="status" hx-swap-oob="true">{}</p>').format(said)
+    return Response(html, status_code=200, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
+
+
+async def header_section(request: Request[Any, Any, Any], ticket: tickets.Ticket) -> HeaderSection:
+    """The header's context."""
+    db = app_state(request).db
+    return HeaderSection(
+        ticket=ticket,
+        tags=await tickets.list_tags(db, ticket.id),
+        assignees=await board.known_assignees(db),
+        statuses=tickets.STATUS_LABELS,
+        priorities=tickets.PRIORITY_LABELS,
+        can_write=can_write(request),
+    )
+
+
+async def relationships_section(request: Request[Any, Any, Any], ticket: tickets.Ticket) -> RelationshipsSection:
+    """The relationships section's context."""
+    found = await links.list_links(app_state(request).db, ticket.id)
+    return RelationshipsSection(ticket.identifier, found, links.FORM_KINDS, tickets.STATUS_LABELS, can_write(request))
+
+
+async def context_section(request: Request[Any, Any, Any], ticket: tickets.Ticket) -> ContextSection:
+    """The vault files section's context."""
+    files = await links.list_context(app_state(request).db, ticket.id)
+    return ContextSection(ticket.identifier, files, links.CONTEXT_ACTIONS, can_write(request))
+
+
+def page_url(identifier: str, messages: bool, events: bool, anchor: str) -> str:
+    """The ticket page showing all messages and/or all events."""
+    query = "&".join(name + "=all" for name, on in (("messages", messages), ("events", events)) if on)
+    return f"/ticket/{identifier}?{query}#{anchor}"
+
+
 @get("/ticket/{identifier:str}", cache=False)
-async def ticket_page(request: Request[Any, Any, Any], identifier: FromPath[str]) -> Response[str]:
-    """A ticket with its conversation."""
+async def ticket_page(
+    request: Request[Any, Any, Any],
+    identifier: FromPath[str],
+    messages: FromQuery[str | None] = None,
+    events: FromQuery[str | None] = None,
+) -> Response[str]:
+    """A ticket: header, description, links, conversation, worker messages and activity."""
     db = app_state(request).db
     ticket = await find_ticket(request, identifier)
+    all_messages, all_events = messages == "all", events == "all"
+    said, said_page = await transcripts.list_messages(db, ticket.id, None if all_messages else SHOWN)
+    done, done_page = await transcripts.list_events(db, ticket.id, None if all_events else SHOWN)
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
         ticket=ticket,
-        status_label=tickets.STATUS_LABELS[ticket.status],
-        priority_label=tickets.PRIORITY_LABELS[ticket.priority],
-        tags=await tickets.list_tags(db, ticket.id),
+        header=await header_section(request, ticket),
+        relationships=await relationships_section(request, ticket),
+        context=await context_section(request, ticket),
         comments=await tickets.list_comments(db, ticket.id),
-        can_write=getattr(request.user, "scope", None) == "admin",
+        messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
+        activity=ActivitySection(done, done_page, page_url(ticket.identifier, all_messages, True, "activity")),
+        can_write=can_write(request),
     )
     return render(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)
+
+
+def check_title(raw: str) -> str:
+    """A title with its whitespace tidied; ValueError unless it has 1-300 characters."""
+    title = " ".join(raw.split())
+    if not 1 <= len(title) <= 300:
+        raise ValueError("A title needs 1 to 300 characters (not only spaces).")
+    return title
+
+
+def check_status(raw: str) -> str:
+    """One of the board's six columns."""
+    if raw not in tickets.STATUSES:
+        raise ValueError(f"There is no status {raw[:40]!r}: use one of {', '.join(tickets.STATUSES)}.")
+    return raw
+
+
+def check_priority(raw: str) -> int:
+    """1 (urgent) to 4 (low)."""
+    if raw.strip() not in ("1", "2", "3", "4"):
+        raise ValueError("Priority is 1 (urgent), 2 (high), 3 (medium) or 4 (low).")
+    return int(raw)
+
+
+def check_assignee(raw: str) -> str | None:
+    """A name of at most 80 characters; empty means unassigned."""
+    name = raw.strip()
+    if len(name) > 80:
+        raise ValueError("An assignee name can be at most 80 characters.")
+    return name or None
+
+
+def check_tags(raw: str) -> list[str]:
+    """Tags typed as "bug, infra" (app.autotag.clean_tags); empty clears them."""
+    try:
+        return clean_tags(raw)
+    except ValueError as exc:
+        raise ValueError(f"Tags: {exc}.") from None
+
+
+def parse_edit(form: EditForm, ticket: tickets.Ticket, tags: list[str]) -> Edit:
+    """Check every field sent (a ValueError says what is wrong); fields that would not change are left out."""
+    if all(value is None for value in msgspec.structs.astuple(form)):
+        raise ValueError("Nothing to change: send a title, status, priority, assignee or tags.")
+    patch: dict[str, Any] = {}
+    said: list[str] = []
+    title = ticket.title if form.title is None else check_title(form.title)
+    if title != ticket.title:
+        patch["title"] = title
+        said.append(f"Title changed to {title}.")
+    status = ticket.status if form.status is None else check_status(form.status)
+    if status != ticket.status:
+        said.append(f"Moved to {tickets.STATUS_LABELS[status]}.")
+    priority = ticket.priority if form.priority is None else check_priority(form.priority)
+    if priority != ticket.priority:
+        patch["priority"] = priority
+        said.append(f"Priority set to {tickets.PRIORITY_LABELS[priority]}.")
+    assignee = ticket.assigned_to if form.assignee is None else check_assignee(form.assignee)
+    if assignee != ticket.assigned_to:
+        patch["assigned_to"] = assignee
+        said.append(f"Assigned to {assignee}." if assignee else "Unassigned.")
+    if status != ticket.status:
+        patch["status"] = status
+    new_tags = tags if form.tags is None else check_tags(form.tags)
+    if new_tags != tags:
+        patch["tags"] = new_tags
+        said.append(f"Tags set to {', '.join(new_tags)}." if new_tags else "Tags cleared.")
+    return Edit(patch=tickets.TicketPatch(**patch), said=said or ["Nothing changed."])
+
+
+async def apply_edit(request: Request[Any, Any, Any], ticket: tickets.Ticket, edit: Edit) -> None:
+    """Store a checked edit in one transaction (a new status puts the card on top of its new column)."""
+    if edit.patch != tickets.TicketPatch():
+        await tickets.update_ticket(app_state(request).db, ticket.id, edit.patch)
+
+
+@post("/ticket/{identifier:str}/edit", cache=False)
+async def edit_ticket(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[EditForm]
+) -> Response[Any]:
+    """Change any of title, status, priority, assignee and tags: the new header for htmx, else back to the page."""
+    ticket = await find_ticket(request, identifier)
+    try:
+        edit = parse_edit(data, ticket, await tickets.list_tags(app_state(request).db, ticket.id))
+    except ValueError as exc:
+        return refuse(400, str(exc))
+    await apply_edit(request, ticket, edit)
+    ticket = await find_ticket(request, ticket.identifier)
+    ctx = await header_section(request, ticket)
+    return swap_or_back(request, "fragments/ticket/header.html", ctx, ticket.identifier, "ticket", " ".join(edit.said))
 
 
 @post("/ticket/{identifier:str}/comments", cache=False)
@@ -69,16 +293,16 @@ async def add_comment(
     ticket = await find_ticket(request, identifier)
     body = data.body.strip()
     if not body:
-        return Response("A comment needs some text.", status_code=400, media_type=MediaType.TEXT)
+        return refuse(400, "A comment needs some text.")
     if len(body) > 100_000:
-        return Response("A comment can be at most 100,000 characters.", status_code=413, media_type=MediaType.TEXT)
+        return refuse(413, "A comment can be at most 100,000 characters.")
     comment = await tickets.add_comment(app_state(request).db, ticket.id, request.user.name, body)
     if wants_fragment(request):
         html = render_html("fragments/ticket/comment.html", comment=comment)
         # The "No comments yet" line goes once there is one.
-        html += '<p id="no-comments" hx-swap-oob="delete"></p>'
+        html += Markup('<p id="no-comments" hx-swap-oob="delete"></p>')
         return Response(html, status_code=201, media_type=MediaType.HTML)
     return Redirect(path=f"/ticket/{ticket.identifier}#comment-{comment.id}", status_code=303)
 
 
-ROUTES = [ticket_page, add_comment]
+ROUTES = [ticket_page, edit_ticket, add_comment]

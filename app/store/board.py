@@ -149,3 +149,20 @@ async def changed_above(
             conn, status=status, since=since, after_key=after_key, after_id=after_id, **filt.params()
         )
         return await to_structs(Card, rows)
+
+
+class Found(msgspec.Struct, frozen=True):
+    """A ticket a search found."""
+
+    identifier: str
+    title: str
+    status: str
+
+
+async def search_tickets(db: Database, text: str, limit: int = 8) -> list[Found]:
+    """Tickets matching `text` in title or description, best first."""
+    match = fts_query(text)
+    if match is None:
+        return []
+    async with db.read() as conn:
+        return await to_structs(Found, queries.search_tickets(conn, match=match, limit=limit))

@@ -27,6 +27,9 @@ PRIORITY_LABELS = {1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
 _KEY_STEP = 1000.0
 # Keys are epoch ms (~1.8e12), where a double resolves ~0.0002: below this gap a midpoint is not safe.
 _MIN_GAP = 0.01
+# Re-spacing aims for at least this much between neighbours, looking this far down the column.
+_SPACING = 1.0
+_RESPACE_WINDOW = 200
 
 
 class Ticket(msgspec.Struct, frozen=True):
@@ -60,6 +63,14 @@ class TicketPatch(msgspec.Struct, frozen=True, kw_only=True):
     priority: int | msgspec.UnsetType = msgspec.UNSET
     assigned_to: str | msgspec.UnsetType | None = msgspec.UNSET
     status: str | msgspec.UnsetType = msgspec.UNSET
+    tags: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+    @property
+    def changes_fields(self) -> bool:
+        """Whether anything besides the tags changes."""
+        return any(
+            v is not msgspec.UNSET for v in (self.title, self.description, self.priority, self.assigned_to, self.status)
+        )
 
 
 class _Place(msgspec.Struct, frozen=True):
@@ -107,19 +118,30 @@ async def get_ticket(db: Database, identifier: str) -> Ticket | None:
 
 
 async def update_ticket(db: Database, ticket_id: int, patch: TicketPatch) -> None:
-    """Change a ticket's fields in one transaction (a status change moves it to the top of its new column)."""
+    """Change a ticket's fields and tags in one transaction (a new status puts it on top of that column)."""
     async with db.write() as conn:
-        await queries.update_ticket(
-            conn,
-            id=ticket_id,
-            title=_value(patch.title),
-            description=_value(patch.description),
-            priority=_value(patch.priority),
-            set_assignee=patch.assigned_to is not msgspec.UNSET,
-            assigned_to=_value(patch.assigned_to),
-        )
+        if patch.changes_fields:
+            await queries.update_ticket(
+                conn,
+                id=ticket_id,
+                title=_value(patch.title),
+                description=_value(patch.description),
+                priority=_value(patch.priority),
+                set_assignee=patch.assigned_to is not msgspec.UNSET,
+                assigned_to=_value(patch.assigned_to),
+            )
         if patch.status is not msgspec.UNSET:
             await queries.move_to_top(conn, id=ticket_id, status=patch.status)
+        if patch.tags is not msgspec.UNSET:
+            await _replace_tags(conn, ticket_id, patch.tags, touch=not patch.changes_fields)
+
+
+async def _replace_tags(conn: Any, ticket_id: int, tags: list[str], touch: bool) -> None:
+    await queries.clear_tags(conn, ticket_id=ticket_id)
+    for tag in tags:
+        await queries.add_tag(conn, ticket_id=ticket_id, tag=tag)
+    if touch:
+        await queries.touch_ticket(conn, ticket_id=ticket_id)
 
 
 async def move_ticket(db: Database, ticket_id: int, status: str, after: str | None = None) -> None:
@@ -128,30 +150,46 @@ async def move_ticket(db: Database, ticket_id: int, status: str, after: str | No
         anchor = None
         if after is not None:
             anchor = to_struct(_Place, await queries.ticket_place(conn, identifier=after))
-        if after is None or anchor is None or anchor.status != status or anchor.id == ticket_id:
+        if anchor is None or anchor.status != status or anchor.id == ticket_id:
             await queries.move_to_top(conn, id=ticket_id, status=status)
             return
-        key = await _key_below(conn, status, after, ticket_id)
-        if key is None:  # no room left between two keys: space the column out, then there is
-            await queries.respace_column(conn, status=status)
-            key = await _key_below(conn, status, after, ticket_id)
+        below = await _cards_below(conn, anchor, ticket_id, _RESPACE_WINDOW)
+        if not below:
+            key = anchor.sort_key - _KEY_STEP
+        elif anchor.sort_key - below[0].sort_key >= _MIN_GAP:
+            key = (anchor.sort_key + below[0].sort_key) / 2
+        else:
+            key = await _respace_below(conn, anchor, below)
         await queries.move_to_key(conn, id=ticket_id, status=status, sort_key=key)
 
 
-async def _key_below(conn: Any, status: str, after: str, moving_id: int) -> float | None:
-    """A key right below the card `after` (above the next one), or None when the two keys are too close."""
-    anchor = to_struct(_Place, await queries.ticket_place(conn, identifier=after))
-    assert anchor is not None
+async def _cards_below(conn: Any, anchor: _Place, moving_id: int, limit: int) -> list[Card]:
+    """The cards right below `anchor` in its column, not counting the one being moved."""
     rows = queries.board_next_page(
-        conn, status=status, assignee=None, tag=None, priority=None, match=None,
-        after_key=anchor.sort_key, after_id=anchor.id, limit=2,
+        conn, status=anchor.status, assignee=None, tag=None, priority=None, match=None,
+        after_key=anchor.sort_key, after_id=anchor.id, limit=limit + 1,
     )  # fmt: skip
-    below = [k for k in await to_structs(Card, rows) if k.id != moving_id]
-    if not below:
-        return anchor.sort_key - _KEY_STEP
-    if anchor.sort_key - below[0].sort_key < _MIN_GAP:
-        return None
-    return (anchor.sort_key + below[0].sort_key) / 2
+    return [c for c in await to_structs(Card, rows) if c.id != moving_id][:limit]
+
+
+async def _respace_below(conn: Any, anchor: _Place, below: list[Card]) -> float:
+    """Make room right below `anchor`; return the key for the card going there.
+
+    Only the cramped run of cards below the anchor moves, spread evenly over the gap down to the first card
+    with room to spare, so no card crosses another; each moved card's placed_at changes, so a page drawn
+    before hands it over on its next load-more instead of losing it.
+    """
+    for k, floor_card in enumerate(below):
+        if anchor.sort_key - floor_card.sort_key >= (k + 2) * _SPACING:
+            floor = floor_card.sort_key
+            run = below[:k]
+            break
+    else:  # the whole window is cramped: spread it below the anchor
+        floor, run = anchor.sort_key - (len(below) + 2) * _KEY_STEP, below
+    step = (anchor.sort_key - floor) / (len(run) + 2)
+    for i, card in enumerate(run):
+        await queries.set_place(conn, id=card.id, sort_key=anchor.sort_key - (i + 2) * step)
+    return anchor.sort_key - step
 
 
 async def delete_ticket(db: Database, ticket_id: int) -> None:
@@ -163,10 +201,7 @@ async def delete_ticket(db: Database, ticket_id: int) -> None:
 async def set_tags(db: Database, ticket_id: int, tags: list[str]) -> None:
     """Replace a ticket's tags with `tags`."""
     async with db.write() as conn:
-        await queries.clear_tags(conn, ticket_id=ticket_id)
-        for tag in tags:
-            await queries.add_tag(conn, ticket_id=ticket_id, tag=tag)
-        await queries.touch_ticket(conn, ticket_id=ticket_id)
+        await _replace_tags(conn, ticket_id, tags, touch=True)
 
 
 async def list_comments(db: Database, ticket_id: int) -> list[Comment]:

@@ -4,17 +4,20 @@
 -- placed it by hand (manual_order = 1: the key sits between its neighbours and edits no longer move it).
 ALTER TABLE tickets ADD COLUMN sort_key REAL;
 ALTER TABLE tickets ADD COLUMN manual_order INTEGER NOT NULL DEFAULT 0 CHECK (manual_order IN (0, 1));
+-- When the card last changed place (moved, edited to the top, re-spaced): what a load-more asks about.
+ALTER TABLE tickets ADD COLUMN placed_at TEXT;
 ALTER TABLE tickets DROP COLUMN position;
-UPDATE tickets SET sort_key = (julianday(updated_at) - 2440587.5) * 86400000.0;
+UPDATE tickets SET sort_key = (julianday(updated_at) - 2440587.5) * 86400000.0, placed_at = updated_at;
 DROP INDEX tickets_board;
 -- "The next 30 of one column after (sort_key, id)" is one range of this index: no scan, no sort, no OFFSET.
 CREATE INDEX tickets_board ON tickets (status, sort_key DESC, id DESC);
--- "What in this column changed since the page was drawn?" (load-more fills gaps with it).
-CREATE INDEX tickets_changed ON tickets (status, updated_at);
+-- "What in this column changed place since the page was drawn?" (load-more fills gaps with it).
+CREATE INDEX tickets_placed ON tickets (status, placed_at);
 
--- Inserts that give no sort_key (the demo, bulk loads) get their update time.
-CREATE TRIGGER tickets_default_sort_key AFTER INSERT ON tickets WHEN new.sort_key IS NULL BEGIN
-  UPDATE tickets SET sort_key = (julianday(new.updated_at) - 2440587.5) * 86400000.0 WHERE id = new.id;
+-- Inserts that give no place (the demo, bulk loads) are placed by their update time.
+CREATE TRIGGER tickets_default_place AFTER INSERT ON tickets WHEN new.sort_key IS NULL BEGIN
+  UPDATE tickets SET sort_key = (julianday(new.updated_at) - 2440587.5) * 86400000.0, placed_at = new.updated_at
+   WHERE id = new.id;
 END;
 
 -- Counts per status without counting, and a version per status that moves with every change to a card in

@@ -1,0 +1,103 @@
+"""The command palette (Ctrl+K): tickets, pages and actions on the focused card. Without JS, a search page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import FromQuery
+
+from app.frame import NAV
+from app.htmx import render
+from app.state import app_state
+from app.store import board, tickets
+
+_IDENTIFIER = re.compile(r"^\s*(?:([A-Za-z0-9]+)-)?(\d+)\s*$")
+
+
+class PageHit(msgspec.Struct, frozen=True):
+    """A page whose name matches."""
+
+    href: str
+    label: str
+
+
+class Action(msgspec.Struct, frozen=True):
+    """Something to do to the focused card: a form post."""
+
+    label: str
+    action: str
+    field: str
+    value: str
+    key: str = ""
+
+
+class PalettePage(msgspec.Struct, frozen=True):
+    """Context of the palette results (and of the search page)."""
+
+    title: str
+    q: str
+    card: tickets.Ticket | None
+    tickets: list[board.Found]
+    pages: list[PageHit]
+    actions: list[Action]
+
+
+def card_actions(card: tickets.Ticket) -> list[Action]:
+    """Moves and priorities for a card, minus what it already is."""
+    moves = [
+        Action(f"Move {card.identifier} to {label}", f"/ticket/{card.identifier}/move", "status", status)
+        for status, label in tickets.STATUS_LABELS.items()
+        if status != card.status
+    ]
+    priorities = [
+        Action(
+            f"Set {card.identifier} priority to {label}", f"/board/cards/{card.identifier}", "priority", str(n), str(n)
+        )
+        for n, label in tickets.PRIORITY_LABELS.items()
+        if n != card.priority
+    ]
+    return moves + priorities
+
+
+def matches(words: str, text: str) -> bool:
+    """Every word of `words` appears in `text` (case-insensitive)."""
+    return all(w in text.lower() for w in words.lower().split())
+
+
+@get(["/search", "/palette"], cache=False)
+async def palette(request: Request[Any, Any, Any], q: FromQuery[str] = "", card: FromQuery[str] = "") -> Response[str]:
+    """Results for the palette's input; the whole search page for a plain request."""
+    mc = app_state(request)
+    q = q.strip()[:200]
+    found: list[board.Found] = []
+    exact = _IDENTIFIER.match(q)
+    if exact:
+        ident = f"{(exact.group(1) or mc.settings.ticket_prefix).upper()}-{exact.group(2)}"
+        hit = await tickets.get_ticket(mc.db, ident)
+        if hit:
+            found.append(board.Found(hit.identifier, hit.title, hit.status))
+    found += [f for f in await board.search_tickets(mc.db, q) if f.identifier not in {h.identifier for h in found}]
+    focused = await tickets.get_ticket(mc.db, card.upper()) if card else None
+    actions = [a for a in card_actions(focused) if matches(q, a.label)] if focused else []
+    pages = [PageHit(href, label) for href, label in NAV if matches(q, label)]
+    ctx = PalettePage("Search", q, focused, found[:8], pages, actions)
+    return render(request, "templates/page.html", "fragments/palette/results.html", ctx,
+                  labels=tickets.STATUS_LABELS)  # fmt: skip
+
+
+class KeysPage(msgspec.Struct, frozen=True):
+    """Context of the keyboard help."""
+
+    title: str
+
+
+@get("/keys", cache=False)
+async def keys(request: Request[Any, Any, Any]) -> Response[str]:
+    """Every keyboard shortcut (the `?` overlay shows the same fragment)."""
+    return render(request, "templates/page.html", "fragments/keys.html", KeysPage("Keyboard shortcuts"))
+
+
+ROUTES = [palette, keys]

@@ -1,0 +1,105 @@
+"""Tickets as the JSON API shows them: one ticket with its tags, and filtered pages by an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+import msgspec
+
+from app.db import Database
+from app.store import queries, to_struct, to_structs
+from app.store.board import BoardFilter
+
+MAX_ID = 2**63 - 1  # SQLite's largest rowid: "before this id" is the first page
+_CURSOR = re.compile(r"t1:([1-9][0-9]{0,18})")  # versioned, so the format can change without misreading old ones
+
+
+class CursorError(ValueError):
+    """A cursor this API did not hand out."""
+
+
+class TicketItem(msgspec.Struct, frozen=True):
+    """A ticket as the JSON API shows it (no internal id or board position)."""
+
+    identifier: str
+    title: str
+    description: str
+    status: str
+    priority: int
+    assigned_to: str | None
+    tags: list[str]
+    created_at: str
+    updated_at: str
+
+
+class TicketList(msgspec.Struct, frozen=True):
+    """One page of tickets; `next_cursor` asks for the next one (null on the last page)."""
+
+    items: list[TicketItem]
+    next_cursor: str | None
+
+
+class _Row(msgspec.Struct, frozen=True):
+    id: int
+    identifier: str
+    title: str
+    description: str
+    status: str
+    priority: int
+    assigned_to: str | None
+    created_at: str
+    updated_at: str
+    tags: str | None
+
+    def item(self) -> TicketItem:
+        return TicketItem(
+            identifier=self.identifier,
+            title=self.title,
+            description=self.description,
+            status=self.status,
+            priority=self.priority,
+            assigned_to=self.assigned_to,
+            tags=sorted(self.tags.split()) if self.tags else [],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+
+def encode_cursor(before_id: int) -> str:
+    """An opaque cursor meaning "tickets with an id below `before_id`"."""
+    return base64.urlsafe_b64encode(f"t1:{before_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The id a cursor from `encode_cursor` stands for; CursorError for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise CursorError("not a cursor this API gave out; use next_cursor from the previous page") from None
+    found = _CURSOR.fullmatch(text)
+    if found is None or int(found.group(1)) > MAX_ID:
+        raise CursorError("not a cursor this API gave out; use next_cursor from the previous page")
+    return int(found.group(1))
+
+
+async def get_ticket_item(db: Database, identifier: str) -> TicketItem | None:
+    """A ticket with its tags by identifier (e.g. MC-747)."""
+    async with db.read() as conn:
+        row = to_struct(_Row, await queries.api_ticket(conn, identifier=identifier))
+    return None if row is None else row.item()
+
+
+async def list_tickets(
+    db: Database, status: str | None, filt: BoardFilter, cursor: str | None, limit: int
+) -> TicketList:
+    """A page of tickets under the filters, newest-created first, after `cursor` (raises CursorError)."""
+    before_id = MAX_ID if cursor is None else decode_cursor(cursor)
+    async with db.read() as conn:
+        # One row more than asked shows whether another page follows, without a count.
+        rows = queries.api_list_tickets(conn, status=status, before_id=before_id, limit=limit + 1, **filt.params())
+        found = await to_structs(_Row, rows)
+    page = found[:limit]
+    more = len(found) > limit
+    return TicketList([r.item() for r in page], encode_cursor(page[-1].id) if more else None)

@@ -1,0 +1,357 @@
+"""The ticket page: header inline edits (plain, htmx, refused), worker messages, and the activity replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.store import queries, tickets
+from tests.conftest import Harness, bearer, soup, text_of
+
+HTMX = {"HX-Request": "true"}
+
+
+def ticket_of(harness: Harness, ident: str) -> tickets.Ticket:
+    """The stored ticket."""
+    found = harness.call(tickets.get_ticket, harness.db, ident)
+    assert found is not None
+    return found
+
+
+def add_messages(harness: Harness, ident: str, *messages: tuple[str, str | None, str]) -> None:
+    """Store transcript messages (kind, tool_name, content), a second apart."""
+    ticket_id = ticket_of(harness, ident).id
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "kind": k,
+            "tool_name": t,
+            "content": c,
+            "created_at": f"2026-09-01T10:00:{n:02d}.000Z",
+        }
+        for n, (k, t, c) in enumerate(messages)
+    ]
+
+    async def insert() -> None:
+        async with harness.db.write() as conn:
+            await queries.demo_insert_messages(conn, rows)
+
+    harness.call(insert)
+
+
+def add_events(harness: Harness, ident: str, events: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """Store stream-json events (seq, event_type, payload) in the order given."""
+    ticket_id = ticket_of(harness, ident).id
+    rows = [
+        {"ticket_id": ticket_id, "seq": seq, "event_type": kind, "payload_json": json.dumps(payload), "uuid": None,
+         "ts": f"2026-09-01T10:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z"}
+        for seq, kind, payload in events
+    ]  # fmt: skip
+
+    async def insert() -> None:
+        async with harness.db.write() as conn:
+            await queries.demo_insert_events(conn, rows)
+
+    harness.call(insert)
+
+
+def say(text: str) -> dict[str, Any]:
+    """An assistant text event's payload."""
+    return {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": text}]}}
+
+
+def shown_value(html: str, field: str) -> str:
+    """What the header shows for a field after an edit."""
+    page = soup(html)
+    if field == "title":
+        return page.select_one("#ticket-title").get_text(strip=True)
+    if field in ("status", "priority"):
+        return page.select_one(f"#edit-{field} option[selected]")["value"]
+    if field == "assignee":
+        return page.select_one("#edit-assignee").get("value", "")
+    return ", ".join(tag.get_text() for tag in page.select("#ticket-header .tag"))
+
+
+EDITS = [
+    ("title", "  Rename   the thing ", "Rename the thing"),
+    ("status", "review", "review"),
+    ("priority", "1", "1"),
+    ("assignee", " alex ", "alex"),
+    ("tags", "Infra, #ui-polish", "infra, ui-polish"),
+]
+BAD_EDITS = [
+    ("title", "   ", "A title needs 1 to 300 characters (not only spaces)."),
+    ("title", "x" * 301, "A title needs 1 to 300 characters (not only spaces)."),
+    ("status", "doing", "There is no status 'doing': use one of backlog, todo, in_progress, review, blocked, done."),
+    ("priority", "5", "Priority is 1 (urgent), 2 (high), 3 (medium) or 4 (low)."),
+    ("priority", "high", "Priority is 1 (urgent), 2 (high), 3 (medium) or 4 (low)."),
+    ("assignee", "a" * 81, "An assignee name can be at most 80 characters."),
+    ("tags", "bug, <script>", "Tags: a tag is 1-40 lower-case letters, digits, - or _; '<script>' is not."),
+]
+
+
+def test_every_header_field_is_a_labelled_form_that_works_without_javascript(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Edit me")
+    header = soup(harness.client.get(f"/ticket/{ident}").text).select_one("header#ticket-header")
+    forms = header.select("form")
+    assert len(forms) == 5
+    for form in forms:
+        assert form["method"] == "post" and form["action"] == f"/ticket/{ident}/edit"
+        assert form["hx-post"] == form["action"] and form["hx-target"] == "#ticket-header"
+        assert form["hx-swap"] == "outerHTML"
+        assert form.select_one('input[name="_csrf"]')["value"] == csrf
+        control = form.select_one("input:not([type=hidden]), select")
+        assert header.select_one(f'label[for="{control["id"]}"]') is not None
+        assert form.select_one("button[type=submit]") is not None
+    names = sorted(f.select_one("input:not([type=hidden]), select")["name"] for f in forms)
+    assert names == ["assignee", "priority", "status", "tags", "title"]
+
+
+def test_the_status_and_priority_selects_offer_every_choice(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Choices", status="todo", priority=2)
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    statuses = [(o["value"], o.get_text()) for o in page.select("#edit-status option")]
+    assert statuses == list(tickets.STATUS_LABELS.items())
+    priorities = [o.get_text() for o in page.select("#edit-priority option")]
+    assert priorities == ["Urgent", "High", "Medium", "Low"]
+    assert shown_value(str(page), "status") == "todo" and shown_value(str(page), "priority") == "2"
+
+
+def test_the_assignee_input_suggests_known_assignees(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Who", assigned_to="luci")
+    harness.ticket("Other", assigned_to="alex")
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    field = page.select_one("#edit-assignee")
+    assert field["value"] == "luci"
+    options = [o["value"] for o in page.select(f"datalist#{field['list']} option")]
+    assert options == ["alex", "luci"]
+
+
+def test_a_read_token_sees_the_fields_but_no_forms(harness: Harness) -> None:
+    harness.login("read")
+    ident = harness.ticket("Look only", assigned_to="luci", tags=["bug"])
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert page.select("form[action$='/edit']") == [] and page.select_one("form.composer") is None
+    fields = text_of(str(page), ".ticket-fields")
+    assert "Backlog" in fields and "Medium" in fields and "luci" in fields and "bug" in fields
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), EDITS)
+def test_a_plain_edit_redirects_back_and_shows_on_reload(harness: Harness, field: str, value: str, shown: str) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Before", tags=["bug"])
+    response = harness.client.post(f"/ticket/{ident}/edit", data={field: value, "_csrf": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/ticket/{ident}#ticket"
+    assert shown_value(harness.client.get(f"/ticket/{ident}").text, field) == shown
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), EDITS)
+def test_an_htmx_edit_returns_the_new_header(harness: Harness, field: str, value: str, shown: str) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Before", tags=["bug"])
+    response = harness.client.post(f"/ticket/{ident}/edit", data={field: value}, headers={**HTMX, "X-CSRF-Token": csrf})
+    assert response.status_code == 200 and response.headers["vary"] == "HX-Request"
+    fragment = soup(response.text)
+    assert fragment.find("html") is None
+    assert fragment.select_one("header#ticket-header") is not None
+    assert shown_value(response.text, field) == shown
+    note = fragment.select_one("#ticket-note")
+    assert note["hx-swap-oob"] == "true" and note["role"] == "status" and note.get_text()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_EDITS)
+def test_a_bad_edit_is_refused_with_a_message_and_nothing_changes(
+    harness: Harness, field: str, value: str, message: str
+) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Keep me", tags=["bug"])
+    before = ticket_of(harness, ident)
+    # The good fields sent alongside are not stored either: an edit is checked whole before anything is written.
+    good = {"priority": "1"} if field == "assignee" else {"assignee": "alex"}
+    response = harness.client.post(f"/ticket/{ident}/edit", data={**good, field: value, "_csrf": csrf}, headers=HTMX)
+    assert response.status_code == 400
+    assert response.text == message
+    assert ticket_of(harness, ident) == before
+    assert harness.call(tickets.list_tags, harness.db, before.id) == ["bug"]
+
+
+def test_an_edit_with_no_fields_is_refused(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Nothing")
+    response = harness.client.post(f"/ticket/{ident}/edit", data={"_csrf": csrf})
+    assert response.status_code == 400
+    assert response.text.startswith("Nothing to change")
+
+
+def test_a_status_change_puts_the_card_on_top_of_its_new_column(harness: Harness) -> None:
+    csrf = harness.login()
+    moving = harness.ticket("Moving", status="todo")
+    first = harness.ticket("Already in review", status="review")
+    harness.client.post(f"/ticket/{moving}/edit", data={"status": "review", "_csrf": csrf})
+    board = soup(harness.client.get("/board").text)
+    column = [li["id"].removeprefix("card-") for li in board.select("#cards-review li.card")]
+    assert column == [moving, first]
+    assert board.select("#cards-todo li.card") == []
+
+
+def test_an_empty_assignee_unassigns_and_empty_tags_clear_them(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Clear", assigned_to="luci", tags=["bug", "infra"])
+    harness.client.post(f"/ticket/{ident}/edit", data={"assignee": "  ", "_csrf": csrf})
+    harness.client.post(f"/ticket/{ident}/edit", data={"tags": "", "_csrf": csrf})
+    stored = ticket_of(harness, ident)
+    assert stored.assigned_to is None
+    assert harness.call(tickets.list_tags, harness.db, stored.id) == []
+    assert text_of(harness.client.get(f"/ticket/{ident}").text, ".tag-list") == "None"
+
+
+def test_saving_an_unchanged_field_does_not_touch_the_ticket(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Same", priority=2)
+    before = ticket_of(harness, ident)
+    response = harness.client.post(
+        f"/ticket/{ident}/edit", data={"priority": "2", "title": "Same"}, headers={**HTMX, "X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 200
+    assert ticket_of(harness, ident).updated_at == before.updated_at
+    assert soup(response.text).select_one("#ticket-note").get_text() == "Nothing changed."
+
+
+def test_a_read_token_cannot_edit(harness: Harness) -> None:
+    csrf = harness.login("read")
+    ident = harness.ticket("Read only")
+    assert harness.client.post(f"/ticket/{ident}/edit", data={"title": "x", "_csrf": csrf}).status_code == 403
+    assert ticket_of(harness, ident).title == "Read only"
+
+
+def test_an_htmx_page_request_gets_the_ticket_fragment(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Fragment")
+    page = soup(harness.client.get(f"/ticket/{ident}", headers=HTMX).text)
+    roots = [el for el in page.children if getattr(el, "name", None)]
+    assert [root.get("id") for root in roots] == ["ticket"]
+
+
+def test_every_control_on_the_page_has_a_label(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Labels")
+    other = harness.ticket("Other")
+    bearer_admin = bearer(harness.token("admin"))
+    harness.client.post(f"/api/v1/tickets/{ident}/relationships", json={"type": "blocks", "target": other},
+                        headers=bearer_admin)  # fmt: skip
+    harness.client.post(f"/api/v1/tickets/{ident}/context", json={"vault_path": "a.md"}, headers=bearer_admin)
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    controls = page.select("main input:not([type=hidden]), main select, main textarea")
+    assert len(controls) >= 10
+    for control in controls:
+        assert page.select_one(f'label[for="{control["id"]}"]') is not None, control
+    for button in page.select("main button"):
+        assert button.get_text(strip=True), button
+    for form in page.select("main form"):
+        assert form["method"] == "post" and form["action"].startswith(f"/ticket/{ident}/")
+
+
+def test_tool_calls_and_thoughts_are_folded_and_what_was_said_is_shown(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Transcript")
+    add_messages(
+        harness, ident,
+        ("user", None, "Please fix <b>it</b>"),
+        ("thinking", None, "Check the counter.\nThen the tests."),
+        ("tool_use", "Bash", "pytest -q tests/test_auth.py\n--maxfail=1"),
+        ("assistant", None, "Done: **tests pass**. <script>alert(1)</script>"),
+    )  # fmt: skip
+    items = soup(harness.client.get(f"/ticket/{ident}").text).select("ol#message-list > li")
+    assert [li["class"][1] for li in items] == ["msg-user", "msg-thinking", "msg-tool_use", "msg-assistant"]
+    user, thinking, tool, assistant = items
+    assert user.select_one(".msg-body").get_text() == "Please fix <b>it</b>"  # shown as text
+    assert thinking.select_one("details:not([open]) > summary .msg-line").get_text() == "Check the counter."
+    summary = tool.select_one("details:not([open]) > summary")
+    assert summary.select_one(".tool-name").get_text() == "Bash"
+    assert summary.select_one(".msg-line").get_text() == "pytest -q tests/test_auth.py"
+    assert tool.select_one("details pre").get_text() == "pytest -q tests/test_auth.py\n--maxfail=1"
+    assert assistant.select_one(".prose strong").get_text() == "tests pass"
+    assert assistant.find("script") is None
+
+
+def test_without_messages_the_section_says_so(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Quiet")
+    page = harness.client.get(f"/ticket/{ident}").text
+    assert text_of(page, "#no-messages") == "No worker messages yet."
+
+
+def test_events_replay_in_seq_order_as_rows(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Worked on")
+    add_events(harness, ident, [(3, "assistant", say("third")), (1, "assistant", say("first")),
+                                (2, "assistant", say("second"))])  # fmt: skip
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    rows = page.select("ol#activity-log > li")
+    assert [li["id"] for li in rows] == ["event-1", "event-2", "event-3"]
+    assert [li.select_one(".event-summary").get_text() for li in rows] == ["first", "second", "third"]
+    assert page.select_one("#no-events") is None
+
+
+def test_each_event_row_says_what_happened(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Worked on")
+    tool = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pytest -q", "description": "x"}}
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "12 passed\nin 1.2s"}
+    add_events(harness, ident, [
+        (1, "system", {"type": "system", "subtype": "init", "model": "claude-sonnet-4-5"}),
+        (2, "assistant", say("Reading the code " + "x" * 300)),
+        (3, "tool_use", {"type": "assistant", "message": {"content": [tool]}}),
+        (4, "tool_result", {"type": "user", "message": {"content": [result]}}),
+        (5, "result", {"type": "result", "subtype": "success", "num_turns": 3, "result": "Fixed it.\nMore."}),
+    ])  # fmt: skip
+    rows = soup(harness.client.get(f"/ticket/{ident}").text).select("ol#activity-log > li")
+    summaries = [li.select_one(".event-summary").get_text() for li in rows]
+    assert summaries[0] == "init · claude-sonnet-4-5"
+    assert summaries[1].startswith("Reading the code xxx") and len(summaries[1]) == 200
+    assert summaries[2] == "Bash: pytest -q"
+    assert summaries[3] == "12 passed"
+    assert summaries[4] == "success · 3 turns · Fixed it."
+    assert [li.select_one(".event-type").get_text() for li in rows] == [
+        "system", "assistant", "tool_use", "tool_result", "result"
+    ]  # fmt: skip
+    assert rows[1].select_one("time")["datetime"] == "2026-09-01T10:00:02.000Z"
+
+
+def test_event_payload_text_is_escaped(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Hostile output")
+    add_events(harness, ident, [(1, "assistant", say('<img src=x onerror="alert(1)"><script>alert(2)</script>'))])
+    row = soup(harness.client.get(f"/ticket/{ident}").text).select_one("#event-1")
+    assert row.find("img") is None and row.find("script") is None
+    assert row.select_one(".event-summary").get_text() == '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+def test_without_events_the_activity_panel_shows_an_empty_state(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Idle")
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert page.select_one("#no-events").get_text().startswith("No worker activity yet")
+    log = page.select_one("ol#activity-log")
+    assert log is not None and log.find("li") is None  # there for the live stream to append to
+
+
+def test_only_the_newest_200_events_show_with_a_link_to_all(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Busy")
+    add_events(harness, ident, [(seq, "assistant", say(f"step {seq}")) for seq in range(1, 206)])
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    rows = page.select("ol#activity-log > li")
+    assert len(rows) == 200 and rows[0]["id"] == "event-6" and rows[-1]["id"] == "event-205"
+    note = page.select_one("#activity .more-note")
+    assert "newest 200 of 205" in note.get_text()
+    link = note.select_one("a")["href"]
+    assert link == f"/ticket/{ident}?events=all#activity"
+    everything = soup(harness.client.get(link).text).select("ol#activity-log > li")
+    assert len(everything) == 205 and everything[0]["id"] == "event-1"
