@@ -1,4 +1,4 @@
-"""The `mc` command: serve, token, demo, migrate, backup. Errors are one line and a non-zero exit."""
+"""The `mc` command: serve, token, demo, migrate, backup, reaper. Errors are one line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -137,6 +137,20 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reaper(settings: Settings, args: argparse.Namespace) -> int:
+    """Reap the queue: one pass with --once, else every MC_REAPER_INTERVAL_S; refuses while another reaper runs."""
+    from app.reaper import ReaperBusy, run_standalone
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        with_database(settings, lambda db: run_standalone(db, settings, args.once, say))
+    except ReaperBusy as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="mc", description="Mission Control")
@@ -175,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("dest")
     add_db(backup)
     backup.set_defaults(run=cmd_backup)
+    reaper = sub.add_parser("reaper", help="expire, retry and dead-letter queued messages, and alert")
+    reaper.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
+    add_db(reaper)
+    reaper.set_defaults(run=cmd_reaper)
     return parser
 
 

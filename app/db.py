@@ -201,6 +201,13 @@ class Database:
         finally:
             self._readers.put_nowait(conn)
 
+    async def extra_reader(self) -> aiosqlite.Connection:
+        """A read-only connection of one's own (the live poller's); the caller closes it."""
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?mode=ro"
+        conn = await self._connect(uri, uri=True)
+        await conn.execute("PRAGMA query_only = ON")
+        return conn
+
     async def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (under the process lock, like writes)."""
         if self._writer is None:

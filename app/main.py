@@ -20,7 +20,10 @@ from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import FragmentCache, Recent
 from app.db import Database
 from app.htmx import render
-from app.routes import api, board, create, health, links, login, pages, palette, tickets
+from app.ingest import EventWriter
+from app.live import Broker, Poller
+from app.reaper import Reaper
+from app.routes import api, board, create, events, health, links, login, pages, palette, queue, stream, tickets
 from app.security import add_security_headers
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.state import AppState
@@ -37,6 +40,9 @@ ROUTES = [
     *tickets.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
+    *queue.ROUTES,
+    *events.ROUTES,
+    *stream.ROUTES,
 ]
 
 
@@ -81,19 +87,29 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         fragments=FragmentCache(512),
         live=Recent(1.0, lambda: live_ticket_ids(database)),
         wip_limits=parse_wip_limits(settings.wip_limits),
+        broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients)),
+        writer=EventWriter(database, broker.publish_events),
+        poller=Poller(database, broker, settings.live_poll_ms / 1000),
+        ticket_ids=FragmentCache(4096),
     )
+
+    reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
 
     async def open_db(app: Litestar) -> None:
         if database._writer is None:
             await database.open()
+        mc.writer.start()
+        await mc.poller.start()
 
     async def close_db(app: Litestar) -> None:
+        await mc.poller.stop()
+        await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting
         await database.close()
 
     return Litestar(
         route_handlers=[*ROUTES, create_static_files_router(path="/static", directories=[ROOT / "static"])],
-        on_startup=[open_db],
-        on_shutdown=[close_db],
+        on_startup=[open_db, reaper.start],
+        on_shutdown=[reaper.stop, close_db],  # in this order: the reaper's last write before the close
         state=State({"mc": mc}),
         middleware=[AuthMiddleware],
         before_send=[add_security_headers],

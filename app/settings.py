@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -40,8 +41,31 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     login_attempts_per_minute: int = 10
     # Seconds uvicorn waits for open streams at shutdown before closing them.
     shutdown_timeout_s: int = 3
+    # Open SSE streams per server process: the global and per-ticket streams share the first bucket, log
+    # tails have their own so a noisy tail page cannot starve the others. Over the cap: 503, retry in 30 s.
+    sse_max_total_clients: int = 2000
+    sse_max_tail_clients: int = 200
+    # A stream ends after this many seconds (browsers reconnect and resume); at most 300.
+    sse_max_lifetime_s: int = 300
+    # Seconds between keep-alive comments on an idle stream; a client that cannot take one in this time
+    # is treated as gone. At most 30.
+    sse_heartbeat_s: int = 15
+    # How often each process looks for commits made by other processes (ms).
+    live_poll_ms: int = 20
     # Soft work-in-progress limits per board column, like "in_progress=5,review=3"; empty means none.
     wip_limits: str = ""
+    # A queued message that fails (or whose lease runs out) this many times is dead-lettered.
+    queue_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    # A message queued or leased with no change for this long is expired (and alerted once).
+    queue_stuck_minutes: Annotated[int, msgspec.Meta(ge=1)] = 30
+    # Seconds between reaper passes inside `mc serve` (one process reaps, by a lock); 0 turns it off.
+    reaper_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 30
+    # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
+    telegram_api_base: str = "https://api.telegram.org"
+    # The bot's token from @BotFather; empty means alerts go to the log.
+    telegram_bot_token: str = ""
+    # The chat that receives alerts; empty means alerts go to the log.
+    telegram_chat_id: str = ""
 
     @property
     def db_path(self) -> Path:
@@ -109,5 +133,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("MC_READERS must be at least 1")
     if not settings.ticket_prefix.isalnum() or not settings.ticket_prefix.isupper():
         raise SettingsError(f"MC_TICKET_PREFIX must be upper-case letters or digits, not {settings.ticket_prefix!r}")
+    if not 1 <= settings.sse_max_lifetime_s <= 300:
+        raise SettingsError("MC_SSE_MAX_LIFETIME_S must be 1-300 seconds")
+    if not 1 <= settings.sse_heartbeat_s <= 30:
+        raise SettingsError("MC_SSE_HEARTBEAT_S must be 1-30 seconds")
+    if settings.sse_max_total_clients < 1 or settings.sse_max_tail_clients < 1:
+        raise SettingsError("MC_SSE_MAX_TOTAL_CLIENTS and MC_SSE_MAX_TAIL_CLIENTS must be at least 1")
+    if not 1 <= settings.live_poll_ms <= 5000:
+        raise SettingsError("MC_LIVE_POLL_MS must be 1-5000")
     parse_wip_limits(settings.wip_limits)
     return settings

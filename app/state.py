@@ -10,6 +10,8 @@ from litestar import Request
 from app.auth import LoginRateLimiter
 from app.cache import FragmentCache, Recent
 from app.db import Database
+from app.ingest import EventWriter
+from app.live import Broker, Poller
 from app.settings import Settings
 
 
@@ -24,6 +26,12 @@ class AppState:
     # Tickets a worker is busy on: read at most once a second (liveness is time-bound anyway).
     live: Recent[frozenset[int]]
     wip_limits: dict[str, int]
+    # The live path: events in through one group-committing writer, out through the broker.
+    broker: Broker
+    writer: EventWriter
+    poller: Poller
+    # Identifier -> ticket row id for event posts (identifiers are never reused).
+    ticket_ids: FragmentCache[int]
 
 
 def app_state(request: Request[Any, Any, Any]) -> AppState:

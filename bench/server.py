@@ -178,12 +178,19 @@ def get(url: str, headers: dict[str, str] | None = None, timeout: float = 10) ->
 class Server:
     """A real `mc serve` on a free loopback port, run in its own process group."""
 
-    def __init__(self, db_path: Path, log_path: Path) -> None:
+    def __init__(self, db_path: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.db_path = db_path
         self.log_path = log_path
+        # Specific MC_* settings for this server (caps, heartbeat...), on top of the stripped environment.
+        self.env = dict(env or {})
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (`mc serve` with one worker serves in this very process)."""
+        return self.proc.pid if self.proc is not None else None
 
     def start(self, timeout: float = 30) -> dict[str, Any]:
         """Start the server and wait for /healthz to answer 200; return its JSON."""
@@ -192,7 +199,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [*mc_command(), *args],
                 cwd=ROOT,
-                env=child_env(),
+                env={**child_env(), **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -46,11 +46,13 @@ class Server:
         return time.monotonic() - started
 
 
-def start_server(db: Path, *args: str, timeout: float = 20) -> Server:
-    """Run `mc serve` on `db` and wait until /healthz answers."""
-    port = free_port()
+def start_server(
+    db: Path, *args: str, timeout: float = 20, env: dict[str, str] | None = None, port: int | None = None
+) -> Server:
+    """Run `mc serve` on `db` (with extra MC_* settings in `env`) and wait until /healthz answers."""
+    port = port or free_port()
     command = [sys.executable, "-m", "app.cli", "serve", "--db", str(db), "--port", str(port), "--quiet", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MC_")}, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert process.stdout is not None
     output: list[str] = []

@@ -13,13 +13,15 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.autotag import clean_tags
+from app.db import Database
 from app.frame import frame_for
 from app.htmx import render, render_html, wants_fragment
 from app.state import app_state
-from app.store import board, links, tickets, transcripts
+from app.store import board, links, queue, tickets, transcripts
 
 # The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
 SHOWN = 200
+QUEUE_SHOWN = 10  # the ticket page lists this many of its newest queued messages; GET /api/v1/queue has all
 
 
 class HeaderSection(msgspec.Struct, frozen=True):
@@ -68,6 +70,16 @@ class ActivitySection(msgspec.Struct, frozen=True):
     all_url: str
 
 
+class QueueSection(msgspec.Struct, frozen=True):
+    """Context of the messages sent to the ticket's worker: the newest few with their status."""
+
+    identifier: str
+    worker: str | None  # the ticket's assignee; None means any worker may take them
+    messages: list[queue.QueueItem]
+    total: int
+    sent: str = ""  # the confirmation shown after "Send to worker"
+
+
 class TicketPage(msgspec.Struct, frozen=True):
     """Context of a ticket page: one section per fragment, top to bottom."""
 
@@ -79,6 +91,7 @@ class TicketPage(msgspec.Struct, frozen=True):
     comments: list[tickets.Comment]
     messages: MessagesSection
     activity: ActivitySection
+    queue: QueueSection
     can_write: bool
 
 
@@ -160,6 +173,12 @@ async def context_section(request: Request[Any, Any, Any], ticket: tickets.Ticke
     return ContextSection(ticket.identifier, files, links.CONTEXT_ACTIONS, can_write(request))
 
 
+async def queue_section(ticket: tickets.Ticket, db: Database, sent: str = "") -> QueueSection:
+    """The queued-messages section's context."""
+    items, total = await queue.list_for_ticket(db, ticket.id, QUEUE_SHOWN)
+    return QueueSection(ticket.identifier, ticket.assigned_to, items, total, sent)
+
+
 def page_url(identifier: str, messages: bool, events: bool, anchor: str) -> str:
     """The ticket page showing all messages and/or all events."""
     query = "&".join(name + "=all" for name, on in (("messages", messages), ("events", events)) if on)
@@ -188,6 +207,7 @@ async def ticket_page(
         comments=await tickets.list_comments(db, ticket.id),
         messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
         activity=ActivitySection(done, done_page, page_url(ticket.identifier, all_messages, True, "activity")),
+        queue=await queue_section(ticket, db),
         can_write=can_write(request),
     )
     return render(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)

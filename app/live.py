@@ -1,0 +1,271 @@
+"""The in-process broker: publish after commit, subscribe per stream, capped buckets, and a poller that
+publishes what other processes committed.
+
+A committed worker event is rendered and encoded once, and the same bytes go on every subscriber's bounded
+queue. A subscriber that falls too far behind is cut off; its browser reconnects with Last-Event-ID and the
+stream replays what it missed from the database, so nothing is lost, only delayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from app.db import Database
+from app.htmx import render_html
+from app.store import queries
+from app.store.transcripts import summarise_event
+
+log = logging.getLogger("mc.live")
+
+QUEUE_SIZE = 512  # frames a subscriber may have waiting before it is cut off as too slow
+UNORDERED = -1  # a frame that is not one of the ticket's numbered events (never skipped as already sent)
+
+
+def sse_frame(event: str, data: str, event_id: int | None = None) -> bytes:
+    """One SSE message. Every line of `data` gets its own `data:` field, and a lone CR counts as a line end,
+    so agent text holding blank lines, "data:" or CRs still arrives as one event with its text intact."""
+    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return (head + f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
+
+
+HEARTBEAT = b": keep-alive\n\n"
+
+
+class Topic:
+    """Topic names: the global broadcast, one ticket's events, one ticket's log tail."""
+
+    GLOBAL = "global"
+
+    @staticmethod
+    def ticket(ticket_id: int) -> str:
+        """A ticket's live events and changes."""
+        return f"ticket:{ticket_id}"
+
+    @staticmethod
+    def tail(ticket_id: int) -> str:
+        """A ticket's worker log, as text lines."""
+        return f"tail:{ticket_id}"
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream: its queue of (ordering id, frame) and whether it was cut off for being slow."""
+
+    topics: tuple[str, ...]
+    queue: asyncio.Queue[tuple[int, bytes]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: bool = False
+
+
+class Bucket:
+    """A cap on open streams of one kind, per process."""
+
+    def __init__(self, name: str, cap: int) -> None:
+        self.name = name
+        self.cap = cap
+        self.open = 0
+
+    def acquire(self) -> bool:
+        """Take a slot if one is free."""
+        if self.open >= self.cap:
+            return False
+        self.open += 1
+        return True
+
+    def release(self) -> None:
+        """Give a slot back."""
+        self.open = max(0, self.open - 1)
+
+
+class CommittedEvent(msgspec.Struct, frozen=True):
+    """A worker event as committed: enough to render its row and its tail line."""
+
+    rowid: int
+    ticket_id: int
+    seq: int
+    event_type: str
+    payload_json: str
+    ts: str
+
+
+def event_frames(event: CommittedEvent) -> tuple[bytes, bytes]:
+    """The ticket stream's frame (the activity row's HTML) and the tail's frame (a text line), made once."""
+    row = summarise_event(event.seq, event.event_type, event.payload_json, event.ts)
+    html = render_html("fragments/ticket/event.html", event=row)
+    line = f"#{row.seq} {row.ts[11:19]} {row.event_type}: {row.summary}"
+    return sse_frame("ticket_event", str(html), row.seq), sse_frame("line", line, row.seq)
+
+
+class Broker:
+    """Who listens to what, and delivery of frames to them."""
+
+    def __init__(self, total_cap: int, tail_cap: int) -> None:
+        self._topics: dict[str, set[Subscriber]] = {}
+        # Global and ticket streams share one bucket; tails have their own, so a noisy tail page cannot
+        # starve the broadcast streams (nor page renders, which need no slot at all).
+        self.streams = Bucket("streams", total_cap)
+        self.tails = Bucket("tails", tail_cap)
+        self.published_rowids: set[int] = set()
+
+    def subscribe(self, *topics: str) -> Subscriber:
+        """Start receiving frames published to `topics`."""
+        subscriber = Subscriber(topics)
+        for topic in topics:
+            self._topics.setdefault(topic, set()).add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop receiving."""
+        for topic in subscriber.topics:
+            listeners = self._topics.get(topic)
+            if listeners is not None:
+                listeners.discard(subscriber)
+                if not listeners:
+                    del self._topics[topic]
+
+    def listening(self, topic: str) -> bool:
+        """Whether anyone listens to `topic` (nothing is rendered for nobody)."""
+        return bool(self._topics.get(topic))
+
+    def publish(self, topic: str, order: int, frame: bytes) -> None:
+        """Put the same bytes on every listener's queue; a listener whose queue is full is cut off."""
+        for subscriber in list(self._topics.get(topic, ())):
+            try:
+                subscriber.queue.put_nowait((order, frame))
+            except asyncio.QueueFull:
+                subscriber.overflowed = True
+                self.unsubscribe(subscriber)
+
+    def publish_events(self, events: list[CommittedEvent]) -> None:
+        """Deliver committed worker events to their ticket's streams and tails (rendered once each)."""
+        for event in events:
+            self.published_rowids.add(event.rowid)
+            stream, tail = Topic.ticket(event.ticket_id), Topic.tail(event.ticket_id)
+            if not (self.listening(stream) or self.listening(tail)):
+                continue
+            row_frame, line_frame = event_frames(event)
+            self.publish(stream, event.seq, row_frame)
+            self.publish(tail, event.seq, line_frame)
+
+    def publish_broadcast(
+        self, rowid: int, kind: str, ticket_id: int | None, identifier: str | None, body: str
+    ) -> None:
+        """Deliver board-wide news: to the global stream, and to the ticket's own stream when it has one."""
+        data = msgspec.json.encode({"kind": kind, "ticket": identifier, **msgspec.json.decode(body)}).decode()
+        self.publish(Topic.GLOBAL, rowid, sse_frame(kind, data, rowid))
+        if ticket_id is not None:
+            self.publish(Topic.ticket(ticket_id), UNORDERED, sse_frame(f"ticket_{kind}", data))
+
+
+class _EventRow(msgspec.Struct, frozen=True):
+    id: int
+    ticket_id: int
+    seq: int
+    event_type: str
+    payload_json: str
+    ts: str
+
+
+class _BroadcastRow(msgspec.Struct, frozen=True):
+    id: int
+    kind: str
+    ticket_id: int | None
+    identifier: str | None
+    body: str
+
+
+class Poller:
+    """Publishes what other processes committed, and all broadcasts, by watching PRAGMA data_version."""
+
+    def __init__(self, db: Database, broker: Broker, interval_s: float = 0.02) -> None:
+        self.db = db
+        self.broker = broker
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._last_event = 0
+        self._last_broadcast = 0
+
+    async def start(self) -> None:
+        """Begin watching from what is committed now."""
+        async with self.db.read() as conn:
+            self._last_event = int(await queries.events_last_rowid(conn))
+            self._last_broadcast = int(await queries.broadcasts_last_rowid(conn))
+        self._task = asyncio.create_task(self._run(), name="mc-live-poller")
+
+    async def stop(self) -> None:
+        """Stop watching."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        # A dedicated connection: data_version is per connection, and moves only when another one commits.
+        conn = await self.db.extra_reader()
+        try:
+            version = await queries.data_version(conn)
+            ticks = 0
+            while True:
+                await asyncio.sleep(self.interval_s)
+                now = await queries.data_version(conn)
+                if now != version:
+                    version = now
+                    await self.catch_up(conn)
+                ticks += 1
+                if ticks % 3000 == 0:  # about once a minute at 20 ms
+                    await self._prune()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a poller that dies silently would freeze every live page: say so, and go on
+            log.exception("live poller failed; restarting in a second")
+            await asyncio.sleep(1)
+            self._task = asyncio.create_task(self._run(), name="mc-live-poller")
+        finally:
+            await conn.close()
+
+    async def catch_up(self, conn: Any) -> None:
+        """Publish events and broadcasts committed since the last look."""
+        while True:
+            rows = await _collect(_EventRow, queries.events_since(conn, after_id=self._last_event, limit=500))
+            fresh = [r for r in rows if r.id not in self.broker.published_rowids]
+            self.broker.publish_events([CommittedEvent(r.id, r.ticket_id, r.seq, r.event_type, r.payload_json, r.ts)
+                                        for r in fresh])  # fmt: skip
+            if rows:
+                self._last_event = rows[-1].id
+            self.broker.published_rowids = {i for i in self.broker.published_rowids if i > self._last_event}
+            if len(rows) < 500:
+                break
+        while True:
+            news = await _collect(
+                _BroadcastRow, queries.broadcasts_since(conn, after_id=self._last_broadcast, limit=500)
+            )
+            for row in news:
+                self.broker.publish_broadcast(row.id, row.kind, row.ticket_id, row.identifier, row.body)
+            if news:
+                self._last_broadcast = news[-1].id
+            if len(news) < 500:
+                break
+
+    async def _prune(self) -> None:
+        async with self.db.write() as conn:
+            await queries.broadcasts_prune(conn, before=stamp(timedelta(hours=1)))
+            # Idempotency-Keys protect retries, which come within minutes; a day is plenty.
+            await queries.ingest_keys_prune(conn, before=stamp(timedelta(days=1)))
+
+
+def stamp(ago: timedelta = timedelta(0)) -> str:
+    """A UTC time as the database writes them ('2026-11-27T23:41:05.123Z'), `ago` before now."""
+    return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+async def _collect(kind: Callable[..., Any], rows: Any) -> list[Any]:
+    return [kind(**dict(row)) async for row in rows]

@@ -1,0 +1,110 @@
+"""Worker events: POST one stream-json event (or a batch), GET them back in seq order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.enums import MediaType
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, FromQuery
+
+from app.ingest import IncomingEvent, TicketGone
+from app.state import AppState, app_state
+from app.store import events as event_store
+
+MAX_EVENT_BYTES = 256 * 1024  # one event's JSON, as documented for workers
+MAX_BATCH = 1000  # events in one POST
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class EventOut(msgspec.Struct, frozen=True):
+    """An event as replayed: its seq, type, the object that was posted, and when it was stored."""
+
+    seq: int
+    event_type: str
+    payload: msgspec.Raw
+    ts: str
+
+
+def parse_events(body: bytes) -> tuple[list[IncomingEvent], bool]:
+    """The events in a POST body (one object, or {"events": [...]}) and whether it was a batch."""
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ClientException(f"The body is not valid JSON: {exc}.") from None
+    if isinstance(decoded, dict) and "events" in decoded and "type" not in decoded:
+        items, batch = decoded["events"], True
+        if not isinstance(items, list) or not items:
+            raise ClientException('"events" must be a non-empty list of event objects.')
+        if len(items) > MAX_BATCH:
+            raise ClientException(f"A batch holds at most {MAX_BATCH} events; this one has {len(items)}.")
+    else:
+        items, batch = [decoded], False
+    return [check_event(item, n if batch else None) for n, item in enumerate(items)], batch
+
+
+def check_event(item: Any, index: int | None) -> IncomingEvent:
+    """One stream-json event: an object with a string `type`, at most MAX_EVENT_BYTES; its uuid if any."""
+    where = f"events[{index}]: " if index is not None else ""
+    if not isinstance(item, dict):
+        raise ClientException(f"{where}an event must be a JSON object.")
+    kind = item.get("type")
+    if not isinstance(kind, str) or not 1 <= len(kind) <= 100:
+        raise ClientException(f'{where}an event needs a "type": a string of 1-100 characters.')
+    payload = msgspec.json.encode(item)
+    if len(payload) > MAX_EVENT_BYTES:
+        raise ClientException(f"{where}an event can be at most {MAX_EVENT_BYTES // 1024} KB; this one is "
+                              f"{len(payload) // 1024} KB.", status_code=413)  # fmt: skip
+    uuid = item.get("uuid")
+    uuid = uuid if isinstance(uuid, str) and 1 <= len(uuid) <= 200 else None
+    return IncomingEvent(kind, payload.decode(), uuid)
+
+
+async def ticket_id_of(mc: AppState, identifier: str) -> int:
+    """The ticket's row id (kept per process: identifiers are never reused), or 404."""
+    key = identifier.upper()
+    found = mc.ticket_ids.get(key)
+    if found is None:
+        found = await event_store.ticket_id(mc.db, key)
+        if found is None:
+            raise NotFoundException(f"There is no ticket {identifier}.")
+        mc.ticket_ids.put(key, found)
+    assert isinstance(found, int)
+    return found
+
+
+@post("/api/v1/tickets/{identifier:str}/events", opt={"worker": True}, request_max_body_size=MAX_BODY_BYTES)
+async def post_events(request: Request[Any, Any, Any], identifier: FromPath[str]) -> Response[Any]:
+    """Store one stream-json event (201 {"seq"}) or a batch {"events": [...]} (201 {"seqs"}); a repeat
+    (same event uuid, or same Idempotency-Key) answers 200 with the first seqs and stores nothing."""
+    mc = app_state(request)
+    events, batch = parse_events(await request.body())
+    ticket_id = await ticket_id_of(mc, identifier)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ClientException("An Idempotency-Key is 1-200 characters.")
+    try:
+        seqs, fresh = await mc.writer.submit(ticket_id, events, key)
+    except TicketGone:
+        mc.ticket_ids.clear()
+        raise NotFoundException(f"There is no ticket {identifier}.") from None
+    body = {"seqs": seqs} if batch else {"seq": seqs[0]}
+    return Response(body, status_code=201 if fresh else 200, media_type=MediaType.JSON)
+
+
+@get("/api/v1/tickets/{identifier:str}/events", opt={"worker": True}, cache=False)
+async def get_events(
+    request: Request[Any, Any, Any], identifier: FromPath[str], after: FromQuery[int] = 0, limit: FromQuery[int] = 1000
+) -> list[EventOut]:
+    """A ticket's events after a seq, in seq order (at most `limit`, 1-5000)."""
+    if after < 0 or not 1 <= limit <= 5000:
+        raise ClientException("`after` is a seq (0 or more) and `limit` is 1-5000.")
+    mc = app_state(request)
+    ticket_id = await ticket_id_of(mc, identifier)
+    rows = await event_store.events_after(mc.db, ticket_id, after, limit)
+    return [EventOut(r.seq, r.event_type, msgspec.Raw(r.payload_json.encode()), r.ts) for r in rows]
+
+
+ROUTES = [post_events, get_events]

@@ -1,0 +1,156 @@
+"""The worker queue: the workers' claim/ack/fail API, a listing, and the ticket composer's "Send to worker"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.enums import MediaType
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
+
+from app.htmx import wants_fragment
+from app.routes.api import JSON_ERRORS, WORKER
+from app.routes.tickets import CommentForm, find_ticket, queue_section, refuse, swap_or_back
+from app.state import app_state
+from app.store import queue, tickets
+
+Status = Literal["queued", "leased", "done", "failed", "expired", "dead"]  # queue.STATUSES; a test checks
+WorkerName = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The worker's name")]
+DOCS: dict[str, Any] = {"tags": ["Queue"], "exception_handlers": JSON_ERRORS}
+ID_DOCS: dict[str, Any] = {**DOCS, "raises": [NotFoundException]}
+
+
+class ClaimIn(msgspec.Struct, frozen=True):
+    """Who claims, and for how long they may hold the message before it is offered again."""
+
+    worker: WorkerName
+    lease_seconds: Annotated[int, msgspec.Meta(ge=10, le=3600, description="10-3600 seconds")] = 300
+
+
+class AckIn(msgspec.Struct, frozen=True):
+    """Who finished the message (its lease owner)."""
+
+    worker: WorkerName
+
+
+class FailIn(msgspec.Struct, frozen=True):
+    """Who failed the message, and why."""
+
+    worker: WorkerName
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, description="What went wrong")]
+
+
+class EnqueueIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A message for a worker; worker null (or omitted) means any worker may take it."""
+
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    ticket: Annotated[str | None, msgspec.Meta(description="Identifier of the ticket it is about")] = None
+    worker: WorkerName | None = None
+
+
+class MessageList(msgspec.Struct, frozen=True):
+    """Queued messages, newest first."""
+
+    messages: list[queue.QueueItem]
+
+
+def conflict(exc: queue.QueueConflict) -> HTTPException:
+    """A 409 that says why the change is not possible now."""
+    return HTTPException(status_code=409, detail=str(exc))
+
+
+def missing(message_id: int) -> NotFoundException:
+    """A 404 that names the message."""
+    return NotFoundException(f"There is no queued message {message_id}.")
+
+
+@post(
+    "/api/v1/queue/claim", opt=WORKER, status_code=200,
+    responses={204: ResponseSpec(None, description="Nothing to claim right now")}, **DOCS,
+)  # fmt: skip
+async def claim_message(request: Request[Any, Any, Any], data: JSONBody[ClaimIn]) -> Response[Any]:
+    """Lease the oldest message for this worker (or for any worker): 200 with it, 204 when there is none."""
+    claimed = await queue.claim(app_state(request).db, data.worker, data.lease_seconds)
+    if claimed is None:
+        return Response(None, status_code=204)
+    return Response(claimed, status_code=200, media_type=MediaType.JSON)
+
+
+@post("/api/v1/queue/{message_id:int}/ack", opt=WORKER, status_code=200, **ID_DOCS)
+async def ack_message(
+    request: Request[Any, Any, Any], message_id: FromPath[int], data: JSONBody[AckIn]
+) -> queue.QueueItem:
+    """Mark a message done: only its lease owner, while the lease lasts (409 otherwise, saying why)."""
+    try:
+        item = await queue.ack(app_state(request).db, message_id, data.worker)
+    except queue.QueueConflict as exc:
+        raise conflict(exc) from None
+    if item is None:
+        raise missing(message_id)
+    return item
+
+
+@post("/api/v1/queue/{message_id:int}/fail", opt=WORKER, status_code=200, **ID_DOCS)
+async def fail_message(
+    request: Request[Any, Any, Any], message_id: FromPath[int], data: JSONBody[FailIn]
+) -> queue.QueueItem:
+    """Record a failed attempt: retried after a growing backoff, dead at MC_QUEUE_MAX_ATTEMPTS."""
+    mc = app_state(request)
+    try:
+        item = await queue.fail(mc.db, message_id, data.worker, data.error, mc.settings.queue_max_attempts)
+    except queue.QueueConflict as exc:
+        raise conflict(exc) from None
+    if item is None:
+        raise missing(message_id)
+    return item
+
+
+@get("/api/v1/queue", cache=False, opt=WORKER, tags=["Queue"])
+async def list_messages(
+    request: Request[Any, Any, Any],
+    status: Annotated[Status | None, Parameter(description="Only messages in this state")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500, description="How many, newest first")] = 100,
+) -> MessageList:
+    """Queued messages, newest first (read tokens may list them too)."""
+    return MessageList(await queue.list_messages(app_state(request).db, status, limit))
+
+
+@post("/api/v1/queue", opt=WORKER, status_code=201, **ID_DOCS)
+async def enqueue_message(request: Request[Any, Any, Any], data: JSONBody[EnqueueIn]) -> queue.QueueItem:
+    """Queue a message for a worker, about a ticket or not."""
+    db = app_state(request).db
+    ticket = None if data.ticket is None else await tickets.get_ticket(db, data.ticket.upper())
+    if data.ticket is not None and ticket is None:
+        raise NotFoundException(f"There is no ticket {data.ticket}.")
+    message_id = await queue.enqueue(db, ticket.id if ticket else None, data.worker, data.body)
+    item = await queue.get_message(db, message_id)
+    assert item is not None  # just written by this process's writer
+    return item
+
+
+@post("/ticket/{identifier:str}/queue", cache=False)
+async def send_to_worker(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[CommentForm]
+) -> Response[Any]:
+    """The composer's "Send to worker": queue the text for the ticket's assignee (or any worker)."""
+    ticket = await find_ticket(request, identifier)
+    body = data.body.strip()
+    if not body:
+        return refuse(400, "A message for the worker needs some text.")
+    if len(body) > 100_000:
+        return refuse(413, "A message can be at most 100,000 characters.")
+    db = app_state(request).db
+    await queue.enqueue(db, ticket.id, ticket.assigned_to, body)
+    said = f"Sent to {ticket.assigned_to or 'any worker'}: it is queued."
+    ctx = await queue_section(ticket, db, sent=said)
+    response = swap_or_back(request, "fragments/ticket/queue.html", ctx, ticket.identifier, "queue", said)
+    if wants_fragment(request):
+        # The composer's form targets the comment list; this answer belongs in the queue section instead.
+        response.headers.update({"HX-Retarget": "#queue", "HX-Reswap": "outerHTML"})
+    return response
+
+
+ROUTES = [claim_message, ack_message, fail_message, list_messages, enqueue_message, send_to_worker]

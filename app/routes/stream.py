@@ -1,0 +1,208 @@
+"""SSE streams: the global broadcast, one ticket's live events, one ticket's log tail.
+
+Each handler returns a response that is its own ASGI app, so that the stream's lifetime is a deadline
+around the whole response: a client that stops reading blocks `send`, and a check inside a generator would
+never run. Each send must also finish within one heartbeat interval, so a stuck client gives its slot back
+within one heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from litestar import Request, Response, get
+from litestar.exceptions import ClientException
+from litestar.params import FromPath, FromQuery
+from litestar.types import Receive, Scope, Send
+
+from app.live import HEARTBEAT, UNORDERED, Bucket, CommittedEvent, Subscriber, Topic, event_frames
+from app.routes.events import ticket_id_of
+from app.state import AppState, app_state
+from app.store import events as event_store
+
+REPLAY_PAGE = 500
+OVER_CAP_BODY = b"retry: 30000\n\n"
+
+
+async def send_plain(send: Send, status: int, body: bytes, content_type: bytes, extra: list[Any] | None = None) -> None:
+    """A whole short response."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
+    start: Any = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(end)
+
+
+def last_seen(scope: Scope) -> int:
+    """Where to resume: the Last-Event-ID a reconnecting browser sends, or ?after= from the page."""
+    values = [0]
+    for key, value in scope.get("headers", ()):
+        if key == b"last-event-id" and value.strip().isdigit():
+            values.append(int(value))
+    after = parse_qs(scope.get("query_string", b"").decode()).get("after", [""])[0]
+    if after.isdigit():
+        values.append(int(after))
+    return max(values)
+
+
+async def watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    """Set `gone` when the client hangs up (FIN or RST)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
+
+
+class Stream:
+    """One open SSE response: replay, then live frames, heartbeats, a deadline."""
+
+    def __init__(self, mc: AppState, send: Send, receive: Receive, subscriber: Subscriber) -> None:
+        self.mc, self.send, self.receive, self.subscriber = mc, send, receive, subscriber
+        self.heartbeat = mc.settings.sse_heartbeat_s
+        self.replay: Any = None
+
+    async def write(self, chunk: bytes) -> None:
+        """Send a chunk; a client that cannot take it within one heartbeat interval is gone."""
+        message: Any = {"type": "http.response.body", "body": chunk, "more_body": True}
+        async with asyncio.timeout(self.heartbeat):
+            await self.send(message)
+
+    async def run(self, replay: Any = None, after: int = 0) -> None:
+        """Headers, the replay, then live frames until the deadline, the client leaving, or overflow."""
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(watch_disconnect(self.receive, gone))
+        try:
+            with contextlib.suppress(TimeoutError, OSError):
+                async with asyncio.timeout(self.mc.settings.sse_max_lifetime_s):
+                    start: Any = {"type": "http.response.start", "status": 200, "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-store"), (b"x-accel-buffering", b"no"),
+                    ]}  # fmt: skip
+                    await self.send(start)
+                    await self.write(b"retry: 2000\n\n")  # reconnect soon after a normal end
+                    self.replay = replay
+                    if replay is not None:
+                        after = await replay(self, after)
+                    await self.live(gone, after)
+            with contextlib.suppress(Exception):
+                end: Any = {"type": "http.response.body", "body": b"", "more_body": False}
+                async with asyncio.timeout(1):
+                    await self.send(end)
+        finally:
+            watcher.cancel()
+
+    async def live(self, gone: asyncio.Event, after: int) -> None:
+        """Frames as they are published; a keep-alive comment when idle."""
+        queue = self.subscriber.queue
+        while not gone.is_set() and not self.subscriber.overflowed:
+            try:
+                order, frame = await asyncio.wait_for(queue.get(), self.heartbeat)
+            except TimeoutError:
+                await self.write(HEARTBEAT)
+                continue
+            if order != UNORDERED:
+                if order <= after:
+                    continue  # already sent (by the replay, or twice: by the writer and the poller)
+                if self.replay is not None and order > after + 1:
+                    # A gap: this event came from this process's writer before an earlier one committed by
+                    # another process reached us through the poller. Seqs are gap-free and a later one is
+                    # only given out after the earlier one committed, so the database has them all: send
+                    # them from there, in order.
+                    after = await self.replay(self, after)
+                    continue
+                after = order
+            await self.write(frame)
+
+
+class StreamResponse(Response[None]):
+    """A response that is an ASGI app of its own: Litestar hands it scope, receive and send as they are."""
+
+    def __init__(self, run: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        super().__init__(content=None)
+        self.run = run
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
+        """The stream itself is the ASGI response."""
+        return self.run
+
+
+def open_stream(mc: AppState, bucket: Bucket, topics: list[str], replay: Any) -> StreamResponse:
+    """A stream: cap check, subscribe, run, and always give the slot back."""
+
+    async def run(scope: Scope, receive: Receive, send: Send) -> None:
+        if not bucket.acquire():
+            await send_plain(send, 503, OVER_CAP_BODY, b"text/event-stream", [(b"retry-after", b"30")])
+            return
+        subscriber = mc.broker.subscribe(*topics)
+        try:
+            await Stream(mc, send, receive, subscriber).run(replay, last_seen(scope))
+        finally:
+            mc.broker.unsubscribe(subscriber)
+            bucket.release()
+
+    return StreamResponse(run)
+
+
+def replay_events(ticket: int, tail: bool) -> Any:
+    """Send the ticket's stored events after `after` (subscribed first, so nothing falls in between)."""
+
+    async def replay(stream: Stream, after: int) -> int:
+        while True:
+            rows = await event_store.events_after(stream.mc.db, ticket, after, REPLAY_PAGE)
+            for row in rows:
+                frames = event_frames(CommittedEvent(0, ticket, row.seq, row.event_type, row.payload_json, row.ts))
+                await stream.write(frames[1] if tail else frames[0])
+                after = row.seq
+            if len(rows) < REPLAY_PAGE:
+                return after
+
+    return replay
+
+
+@get("/api/v1/stream", cache=False)
+async def global_stream(request: Request[Any, Any, Any]) -> StreamResponse:
+    """Board-wide news: ticket created, changed, commented; worker up or down."""
+    mc = app_state(request)
+    return open_stream(mc, mc.broker.streams, [Topic.GLOBAL], None)
+
+
+@get("/api/v1/tickets/{identifier:str}/stream", cache=False)
+async def ticket_stream(request: Request[Any, Any, Any], identifier: FromPath[str]) -> StreamResponse:
+    """A ticket's events as rendered activity rows (`event: ticket_event`), plus its changes and comments."""
+    mc = app_state(request)
+    ticket = await ticket_id_of(mc, identifier)
+    return open_stream(mc, mc.broker.streams, [Topic.ticket(ticket)], replay_events(ticket, tail=False))
+
+
+@get("/api/v1/tickets/{identifier:str}/tail", cache=False)
+async def ticket_tail(
+    request: Request[Any, Any, Any],
+    identifier: FromPath[str],
+    follow: FromQuery[str] = "0",
+    lines: FromQuery[int] = 100,
+) -> Response[str] | StreamResponse:
+    """The worker's log as text lines: the last `lines` and done, or with ?follow=1 a stream of them."""
+    mc = app_state(request)
+    ticket = await ticket_id_of(mc, identifier)
+    if follow in ("1", "true"):
+        return open_stream(mc, mc.broker.tails, [Topic.tail(ticket)], replay_events(ticket, tail=True))
+    if not 1 <= lines <= 5000:
+        raise ClientException("`lines` is 1-5000.")
+    rows = await event_store.last_events(mc.db, ticket, lines)
+    text = "".join(tail_line(ticket, row) + "\n" for row in rows)
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+def tail_line(ticket: int, row: Any) -> str:
+    """An event as one line of the log (multi-line summaries are folded onto it)."""
+    frame = event_frames(CommittedEvent(0, ticket, row.seq, row.event_type, row.payload_json, row.ts))[1].decode()
+    data = [line[6:] for line in frame.splitlines() if line.startswith("data: ")]
+    return " / ".join(data)
+
+
+ROUTES = [global_stream, ticket_stream, ticket_tail]

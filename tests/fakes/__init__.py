@@ -1,0 +1,1 @@
+"""Fake external services that tests start on loopback, so no test reaches the internet."""

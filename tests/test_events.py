@@ -1,0 +1,132 @@
+"""Worker events in and back out: validation, gap-free seqs, idempotent retries, replay order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+import pytest
+
+from app.ingest import IncomingEvent
+from tests.conftest import Harness, bearer
+
+
+@pytest.fixture
+def worker(harness: Harness) -> dict[str, str]:
+    """A worker token's headers, and ticket MC-1 to post to."""
+    harness.ticket("Worker target")
+    return bearer(harness.token("worker"))
+
+
+def post(harness: Harness, headers: dict[str, str], body: object, ident: str = "MC-1", **extra: str):  # type: ignore[no-untyped-def]
+    """POST an event body as JSON."""
+    return harness.client.post(
+        f"/api/v1/tickets/{ident}/events", content=json.dumps(body), headers={**headers, **extra}
+    )
+
+
+def test_one_event_gets_seq_one_then_two(harness: Harness, worker: dict[str, str]) -> None:
+    first = post(harness, worker, {"type": "system", "subtype": "init"})
+    second = post(harness, worker, {"type": "assistant", "message": {"content": []}})
+    assert (first.status_code, first.json()) == (201, {"seq": 1})
+    assert (second.status_code, second.json()) == (201, {"seq": 2})
+
+
+def test_a_batch_gets_consecutive_seqs(harness: Harness, worker: dict[str, str]) -> None:
+    post(harness, worker, {"type": "system"})
+    response = post(harness, worker, {"events": [{"type": "user"}, {"type": "assistant"}, {"type": "result"}]})
+    assert (response.status_code, response.json()) == (201, {"seqs": [2, 3, 4]})
+
+
+def test_replay_returns_the_posted_objects_in_order(harness: Harness, worker: dict[str, str]) -> None:
+    sent = [{"type": "assistant", "uuid": f"u{n}", "message": {"content": [{"type": "text", "text": f"step {n}"}]}}
+            for n in range(5)]  # fmt: skip
+    post(harness, worker, {"events": sent})
+    events = harness.client.get("/api/v1/tickets/MC-1/events", params={"after": 2}, headers=worker).json()
+    assert [e["seq"] for e in events] == [3, 4, 5]
+    assert [e["payload"] for e in events] == sent[2:]
+    assert all(e["event_type"] == "assistant" and e["ts"].endswith("Z") for e in events)
+    limited = harness.client.get("/api/v1/tickets/MC-1/events", params={"limit": 2}, headers=worker).json()
+    assert [e["seq"] for e in limited] == [1, 2]
+
+
+def test_a_retried_event_with_the_same_uuid_is_stored_once(harness: Harness, worker: dict[str, str]) -> None:
+    event = {"type": "assistant", "uuid": "0b6f-retry"}
+    assert post(harness, worker, event).json() == {"seq": 1}
+    again = post(harness, worker, event)
+    assert (again.status_code, again.json()) == (200, {"seq": 1})
+    mixed = post(harness, worker, {"events": [event, {"type": "result", "uuid": "new"}]})
+    assert (mixed.status_code, mixed.json()) == (201, {"seqs": [1, 2]})
+    assert len(harness.client.get("/api/v1/tickets/MC-1/events", headers=worker).json()) == 2
+
+
+def test_an_idempotency_key_answers_a_repeat_with_the_first_seqs(harness: Harness, worker: dict[str, str]) -> None:
+    batch = {"events": [{"type": "tool_use"}, {"type": "tool_result"}]}
+    first = post(harness, worker, batch, **{"Idempotency-Key": "batch-7"})
+    again = post(harness, worker, batch, **{"Idempotency-Key": "batch-7"})
+    assert first.json() == again.json() == {"seqs": [1, 2]}
+    assert again.status_code == 200
+    assert len(harness.client.get("/api/v1/tickets/MC-1/events", headers=worker).json()) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ("not json", 400, "not valid JSON"),
+        ('{"no": "type"}', 400, 'needs a "type"'),
+        ('{"type": ""}', 400, 'needs a "type"'),
+        ('{"type": 7}', 400, 'needs a "type"'),
+        ("[1, 2]", 400, "must be a JSON object"),
+        ('{"events": []}', 400, "non-empty list"),
+        ('{"events": [{"type": "x"}, 5]}', 400, "events[1]: an event must be a JSON object"),
+        (json.dumps({"type": "big", "text": "x" * 300_000}), 413, "at most 256 KB"),
+        (json.dumps({"events": [{"type": "x"}] * 1001}), 400, "at most 1000 events"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+    harness: Harness, worker: dict[str, str], settings, body: str, status: int, words: str
+) -> None:
+    response = harness.client.post("/api/v1/tickets/MC-1/events", content=body, headers=worker)
+    assert response.status_code == status
+    assert words in response.json()["detail"]
+    assert sqlite3.connect(settings.db_path).execute("SELECT count(*) FROM ticket_events").fetchone()[0] == 0
+
+
+def test_an_unknown_ticket_is_a_404(harness: Harness, worker: dict[str, str]) -> None:
+    response = post(harness, worker, {"type": "x"}, ident="MC-404")
+    assert (response.status_code, response.json()["detail"]) == (404, "There is no ticket MC-404.")
+
+
+def test_read_tokens_can_replay_but_not_post(harness: Harness, worker: dict[str, str]) -> None:
+    reader = bearer(harness.token("read"))
+    assert post(harness, reader, {"type": "x"}).status_code == 403
+    assert harness.client.get("/api/v1/tickets/MC-1/events", headers=reader).status_code == 200
+
+
+def test_many_concurrent_posters_get_gap_free_unique_seqs(harness: Harness) -> None:
+    ids = [harness.ticket(f"T{n}") for n in range(3)]
+    writer = harness.client.app.state.mc.writer
+    ticket_ids = {ident: harness.call(lambda i=ident: _row_id(harness, i)) for ident in ids}
+
+    async def storm() -> dict[int, list[int]]:
+        posts = [
+            writer.submit(ticket_ids[ids[n % 3]], [IncomingEvent("x", '{"type": "x"}')] * (1 + n % 4), None)
+            for n in range(300)
+        ]
+        results = await asyncio.gather(*posts)
+        got: dict[int, list[int]] = {}
+        for n, (seqs, _) in enumerate(results):
+            got.setdefault(ticket_ids[ids[n % 3]], []).extend(seqs)
+        return got
+
+    for seqs in harness.call(storm).values():
+        assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+
+async def _row_id(harness: Harness, identifier: str) -> int:
+    from app.store.events import ticket_id
+
+    found = await ticket_id(harness.db, identifier)
+    assert found is not None
+    return found
