@@ -64,6 +64,7 @@ BATCH = 100  # events per batched POST, and per raw-SQLite transaction
 STARVE_TOTAL, STARVE_TAIL = 50, 10  # small caps for the starvation figure
 KNOCK_FACTOR = 2  # knocking clients per slot
 MIN_NOFILE = 16_384
+HEARTBEAT_S = 15  # the default MC_SSE_HEARTBEAT_S, set explicitly on the fan-out server
 
 
 @dataclass(frozen=True)
@@ -425,6 +426,7 @@ class SSEClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.head = bytearray()
         self.head_done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.head_done.add_done_callback(_retrieve)  # a hang-up nobody waits for is not an error to log
         self.status = 0
         self.headers: dict[str, str] = {}
         self.round: Round | None = None
@@ -471,6 +473,12 @@ class SSEClient(asyncio.Protocol):
             self.transport.close()
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as seen."""
+    if not future.cancelled():
+        future.exception()
+
+
 def stream_request(port: int, path: str, token: str, last_event_id: int | None = None) -> bytes:
     """The GET a browser's EventSource sends, with the bearer token."""
     lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", f"Authorization: Bearer {token}",
@@ -486,29 +494,50 @@ async def open_client(port: int, request: bytes, timeout: float = 30) -> tuple[S
     started = time.perf_counter()
     _, client = await asyncio.wait_for(loop.create_connection(lambda: SSEClient(request), HOST, port), timeout)
     try:
-        await asyncio.wait_for(asyncio.shield(client.head_done), timeout)
+        await asyncio.wait_for(client.head_done, timeout)
     except BaseException:
         client.close()
         raise
     return client, time.perf_counter() - started
 
 
-async def open_many(port: int, requests: list[bytes], parallel: int = 100) -> list[SSEClient]:
-    """Open every stream (at most `parallel` handshakes at once); all must answer 200."""
+@dataclass
+class Opened:
+    """Streams opened by open_many, and how many 503s they met on the way (when retrying)."""
+
+    clients: list[SSEClient] = field(default_factory=list)
+    refused: int = 0
+
+
+async def open_many(port: int, requests: list[bytes], parallel: int = 100, retry_for: float = 0.0) -> Opened:
+    """Open every stream (at most `parallel` handshakes at once); all must answer 200. A 503 is retried every
+    0.25 s for `retry_for` seconds (slots held by streams whose clients already left)."""
     gate = asyncio.Semaphore(parallel)
-    opened: list[SSEClient] = []
+    opened = Opened()
+    deadline = time.perf_counter() + retry_for
 
     async def one(request: bytes) -> None:
         async with gate:
-            client, _ = await open_client(port, request)
-            opened.append(client)
-            if client.status != 200:
-                raise Trouble(f"a stream answered {client.status}, not 200 ({len(opened)} open so far)")
+            while True:
+                client, _ = await open_client(port, request)
+                if client.status == 200:
+                    opened.clients.append(client)
+                    return
+                client.close()
+                if client.status == 503 and time.perf_counter() < deadline:
+                    opened.refused += 1
+                    await asyncio.sleep(0.25)
+                    continue
+                raise Trouble(f"a stream answered {client.status}, not 200 ({len(opened.clients)} open so far)")
 
+    tasks = [asyncio.create_task(one(r)) for r in requests]
     try:
-        await asyncio.gather(*(one(r) for r in requests))
+        await asyncio.gather(*tasks)
     except BaseException:
-        close_all(opened)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        close_all(opened.clients)
         raise
     return opened
 
@@ -523,18 +552,19 @@ def close_all(clients: list[SSEClient]) -> None:
 # 2. Fan-out, 3. Delivery (one server with raised caps)
 
 
-async def fanout_and_delivery(server: Server, token: str, plan: Plan, seqs: dict[str, int]) -> list[Line]:
+async def fanout_and_delivery(
+    server: Server, token: str, plan: Plan, seqs: dict[str, int], lines: list[Line], heartbeat_s: int
+) -> None:
     """Open plan.streams idle ticket streams and measure RSS; close them; then plan.subscribers on one ticket
-    and time plan.rounds posted events to the first and the last subscriber."""
+    and time plan.rounds posted events to the first and the last subscriber. Lines are appended as made."""
     assert server.pid is not None
     pid, port = server.pid, server.port
-    lines: list[Line] = []
     idle_tickets = [f"MC-{n}" for n in range(11, 21)]  # spread over ten tickets, no replay (Last-Event-ID)
 
     # Warm the paths (auth, ticket lookup, replay query, stream code) so "before" is not a cold interpreter.
     warm = await open_many(port, [stream_request(port, f"/api/v1/tickets/{t}/stream", token, seqs[t])
                                   for t in idle_tickets * 5])  # fmt: skip
-    close_all(warm)
+    close_all(warm.clients)
     await asyncio.sleep(1.0)
     before, fds_before = proc_status(pid), open_fds(pid)
 
@@ -544,17 +574,18 @@ async def fanout_and_delivery(server: Server, token: str, plan: Plan, seqs: dict
         for t in (idle_tickets[i % len(idle_tickets)] for i in range(plan.streams))
     ]
     began = time.perf_counter()
-    held: list[SSEClient] = []
+    held = Opened()
     try:
         held = await open_many(port, requests)
         open_s = time.perf_counter() - began
         await asyncio.sleep(1.5)  # let the server settle (tasks parked, buffers sent)
         after, fds_after = proc_status(pid), open_fds(pid)
-        alive = sum(not c.lost for c in held)
+        alive = sum(not c.lost for c in held.clients)
     finally:
-        close_all(held)
-    await asyncio.sleep(2.0)
-    closed = proc_status(pid)
+        close_all(held.clients)
+        hung_up = time.perf_counter()
+    await asyncio.sleep(1.0)
+    fds_closed = open_fds(pid)
     per_stream = (after["VmRSS"] - before["VmRSS"]) / plan.streams
     anon = (after.get("RssAnon", 0) - before.get("RssAnon", 0)) / plan.streams
     lines.append(
@@ -566,27 +597,37 @@ async def fanout_and_delivery(server: Server, token: str, plan: Plan, seqs: dict
             "<= 100%",
             per_stream < FANOUT_TARGET_BYTES and alive == plan.streams,
             [
-                f"VmRSS {before['VmRSS'] / 1e6:.1f} MB before -> {after['VmRSS'] / 1e6:.1f} MB with the streams"
-                f" -> {closed['VmRSS'] / 1e6:.1f} MB 2 s after closing them; RssAnon {anon / 1000:.1f} KB/stream",
+                f"VmRSS {before['VmRSS'] / 1e6:.1f} MB before -> {after['VmRSS'] / 1e6:.1f} MB with the streams;"
+                f" RssAnon {anon / 1000:.1f} KB/stream; kernel socket buffers are not in RSS",
                 f"{alive:,} of {plan.streams:,} streams still open when measured; opened in {open_s:.1f} s"
-                f" ({plan.streams / open_s:,.0f}/s); server fds {fds_before} -> {fds_after};"
-                " kernel socket buffers are not in RSS",
+                f" ({plan.streams / open_s:,.0f}/s); server fds {fds_before} -> {fds_after}, {fds_closed} 1 s after"
+                " the clients hung up",
             ],
         )
     )
-    await asyncio.sleep(0.5)
 
     progress(f"delivery: {plan.subscribers:,} subscribers on MC-5, {plan.rounds} events")
     ticket = "MC-5"
-    subscribers: list[SSEClient] = []
+    subscribers = Opened()
     try:
+        # Right after the hang-up most slots may still be taken: retry 503s until the streams give them back.
         subscribers = await open_many(
-            port, [stream_request(port, f"/api/v1/tickets/{ticket}/stream", token, seqs[ticket])] * plan.subscribers
+            port,
+            [stream_request(port, f"/api/v1/tickets/{ticket}/stream", token, seqs[ticket])] * plan.subscribers,
+            retry_for=heartbeat_s + 15.0,
         )
-        lines += await deliver(server, token, plan, ticket, subscribers)
+        all_open = time.perf_counter() - hung_up
+        lines[-1].notes.append(
+            f"slots after the hang-up: the {plan.subscribers:,} delivery subscribers were all open"
+            f" {all_open:.1f} s after {plan.streams:,} clients hung up, after {subscribers.refused:,} 503s"
+            f" (the cap is {plan.streams + 1000:,}; MC_SSE_HEARTBEAT_S={heartbeat_s})"
+        )
+        after_close = proc_status(pid)
+        lines[-1].notes.append(f"VmRSS then {after_close['VmRSS'] / 1e6:.1f} MB")
+        await asyncio.sleep(1.0)
+        lines += await deliver(server, token, plan, ticket, subscribers.clients)
     finally:
-        close_all(subscribers)
-    return lines
+        close_all(subscribers.clients)
 
 
 async def deliver(server: Server, token: str, plan: Plan, ticket: str, subscribers: list[SSEClient]) -> list[Line]:
@@ -691,7 +732,9 @@ async def knock(port: int, requests: list[bytes], pause: float, stop: asyncio.Ev
     await asyncio.gather(*(one(r) for r in requests))
 
 
-async def starvation(server: Server, token: str, plan: Plan, use_wrk: bool, seqs: dict[str, int]) -> list[Line]:
+async def starvation(
+    server: Server, token: str, plan: Plan, use_wrk: bool, seqs: dict[str, int], lines: list[Line]
+) -> None:
     """Board latency unloaded; then every slot held and 2x as many clients knocking (at once, and paced)."""
     port, board = server.port, server.base_url + "/board"
     status, _ = await asyncio.to_thread(get, board, {"Authorization": f"Bearer {token}"})
@@ -709,7 +752,7 @@ async def starvation(server: Server, token: str, plan: Plan, use_wrk: bool, seqs
     knock_reqs = [stream_request(port, stream_paths[i % 2], token, seqs[ticket])
                   for i in range(KNOCK_FACTOR * STARVE_TOTAL)] + [
                   stream_request(port, tail_path, token, seqs[ticket])] * (KNOCK_FACTOR * STARVE_TAIL)  # fmt: skip
-    held: list[SSEClient] = []
+    held = Opened()
     results: list[tuple[str, Result, Knocks, float]] = []
     try:
         held = await open_many(port, stream_reqs + tail_reqs)
@@ -730,15 +773,14 @@ async def starvation(server: Server, token: str, plan: Plan, use_wrk: bool, seqs
                 stop.set()
                 await knockers
             results.append((label, loaded, knocks, time.perf_counter() - began))
-        lost = sum(c.lost for c in held)
+        lost = sum(c.lost for c in held.clients)
     finally:
-        close_all(held)
+        close_all(held.clients)
     progress("starvation: /board unloaded again")
     await asyncio.sleep(1.0)
     unloaded_again = await asyncio.to_thread(board_probe, use_wrk, board, token, plan.board_s)
     base_p99 = (unloaded.p99_ms + unloaded_again.p99_ms) / 2
 
-    lines = []
     for label, loaded, knocks, elapsed in results:
         lat = sorted(knocks.latencies)
         p99_503 = percentile(lat, 99)
@@ -779,7 +821,6 @@ async def starvation(server: Server, token: str, plan: Plan, use_wrk: bool, seqs
                 ],
             )
         )
-    return lines
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -869,6 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     fanout_env = {
         "MC_SSE_MAX_TOTAL_CLIENTS": str(max(6000, plan.streams + 1000)),
         "MC_SSE_MAX_TAIL_CLIENTS": "200",
+        "MC_SSE_HEARTBEAT_S": str(HEARTBEAT_S),
     }
     starve_env = {"MC_SSE_MAX_TOTAL_CLIENTS": str(STARVE_TOTAL), "MC_SSE_MAX_TAIL_CLIENTS": str(STARVE_TAIL)}
     lines: list[Line] = []
@@ -902,23 +944,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"          ingest server pid {server.pid}, Max open files {nofile_limit(server.pid or 0)}")
                 return ingest(server, worker, plan, use_wrk, tmp, db)
 
-            def fanout_work(server: Server) -> list[Line]:
+            def fanout_work(server: Server) -> None:
                 soft, hard = nofile_limit(server.pid or 0)
                 print(f"          fan-out server pid {server.pid}, Max open files {soft} (hard {hard})")
                 if soft.isdigit() and int(soft) < plan.streams + plan.subscribers + 100:
                     print(f"          WARNING: the server's open-file limit {soft} is below {plan.streams:,} streams")
-                return run_async(fanout_and_delivery(server, admin, plan, seqs))
+                run_async(fanout_and_delivery(server, admin, plan, seqs, lines, HEARTBEAT_S))
 
-            def starve_work(server: Server) -> list[Line]:
+            def starve_work(server: Server) -> None:
                 print(f"          starvation server pid {server.pid}")
-                return run_async(starvation(server, admin, plan, use_wrk, seqs))
+                run_async(starvation(server, admin, plan, use_wrk, seqs, lines))
 
             sys.stdout.flush()
             lines += with_server(db, tmp, "ingest", {}, ingest_work)
             seqs = last_seqs(db)
-            lines += with_server(db, tmp, "fanout", fanout_env, fanout_work)
+            with_server(db, tmp, "fanout", fanout_env, fanout_work)
             seqs = last_seqs(db)
-            lines += with_server(db, tmp, "starve", starve_env, starve_work)
+            with_server(db, tmp, "starve", starve_env, starve_work)
         except (Trouble, BenchSetupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:
             print(f"bench: {exc}", file=sys.stderr)
             if lines:

@@ -84,15 +84,26 @@ function openDialog(url, label, focusSelector) {
   box.setAttribute("aria-label", label);
   // Opened over an open dialog (Ctrl+K again), Esc should still go back to where the first one was opened.
   if (!box.open) box.returnFocusTo = document.activeElement;
+  typedAhead = [];
   htmx.ajax("GET", url, { target: "#mc-dialog-body", swap: "innerHTML" }).then(() => {
+    const keys = typedAhead || [];
+    typedAhead = null;
     // htmx wires the new content's hx-triggers only when it settles, a moment after this: wire them now, or
     // the first letters typed into the palette's field would search nothing.
     htmx.process(box);
     if (!box.open) box.showModal();
     const first = box.querySelector(focusSelector || "input:not([type=hidden]), textarea, select, button, a");
-    if (first) first.focus();
-  });
+    if (!first) return;
+    first.focus();
+    if (keys.length && "value" in first) {
+      first.value += keys.join("");
+      first.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  }, () => { typedAhead = null; });
 }
+
+// What a person types while a dialog is still loading belongs in its first field, not to the board's keys.
+let typedAhead = null;
 
 /* ---------- board actions ---------- */
 
@@ -257,6 +268,12 @@ function handleBoardKey(event, card) {
 }
 
 document.addEventListener("keydown", (event) => {
+  if (typedAhead) {
+    if (event.key === "Escape") typedAhead = null;
+    else if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) typedAhead.push(event.key);
+    event.preventDefault();
+    return;
+  }
   const dialogOpen = document.getElementById("mc-dialog")?.open;
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
     event.preventDefault();

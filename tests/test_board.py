@@ -269,3 +269,13 @@ def test_wip_limits_mark_a_column_over_its_limit(tmp_path) -> None:  # type: ign
         assert "over-limit" in page.select_one("#col-todo")["class"]
         assert page.select_one("#col-todo .count").get_text(" ", strip=True) == "2 / 1 tickets, over the limit of 1"
         assert "over-limit" not in page.select_one("#col-review")["class"]
+
+
+def test_reordering_within_a_column_is_announced_as_such(harness: Harness) -> None:
+    csrf = harness.login()
+    a, b = harness.ticket("a", status="todo"), harness.ticket("b", status="todo")
+    headers = {**HTMX, "X-CSRF-Token": csrf, "HX-Current-URL": "http://testserver.local/board"}
+    placed = harness.client.post(f"/ticket/{b}/move", data={"status": "todo", "after": a}, headers=headers)
+    assert soup(placed.text).select_one("#board-status").get_text() == f"{b} placed below {a} in To do."
+    top = harness.client.post(f"/ticket/{b}/move", data={"status": "todo"}, headers=headers)
+    assert soup(top.text).select_one("#board-status").get_text() == f"{b} moved to the top of To do."

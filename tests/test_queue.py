@@ -246,6 +246,16 @@ def test_send_to_worker_with_htmx_swaps_in_the_queue_with_a_confirmation(harness
     assert "for any worker" in text_of(response.text, "#queue-list li")
 
 
+def test_a_boosted_send_to_worker_gets_the_redirect_a_page_would(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Queue work")
+    headers = {**HTMX, "HX-Boosted": "true", "X-CSRF-Token": csrf}
+    response = harness.client.post(
+        f"/ticket/{ident}/queue", data={"body": "hi"}, headers=headers, follow_redirects=False
+    )
+    assert response.status_code == 303 and "HX-Retarget" not in response.headers
+
+
 def test_the_composer_offers_send_to_worker_only_to_those_who_may_write(harness: Harness) -> None:
     ident = harness.ticket("Queue work", assigned_to="worker-2")
     harness.login()

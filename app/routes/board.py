@@ -162,7 +162,13 @@ async def move_card(
         return Redirect(path=back_to(data.next), status_code=303)
     filt = filter_from_url(request.headers.get("hx-current-url"))
     slots = await render_slots(mc, filt, {ticket.status, data.status})
-    said = Markup("{} moved to {}.").format(ticket.identifier, tickets.STATUS_LABELS[data.status])
+    label = tickets.STATUS_LABELS[data.status]
+    if ticket.status != data.status:
+        said = Markup("{} moved to {}.").format(ticket.identifier, label)
+    elif data.after:
+        said = Markup("{} placed below {} in {}.").format(ticket.identifier, data.after.upper(), label)
+    else:
+        said = Markup("{} moved to the top of {}.").format(ticket.identifier, label)
     return Response(slots + board_note(said), media_type=MediaType.HTML)
 
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
@@ -71,12 +70,12 @@ def missing(message_id: int) -> NotFoundException:
     "/api/v1/queue/claim", opt=WORKER, status_code=200,
     responses={204: ResponseSpec(None, description="Nothing to claim right now")}, **DOCS,
 )  # fmt: skip
-async def claim_message(request: Request[Any, Any, Any], data: JSONBody[ClaimIn]) -> Response[Any]:
+async def claim_message(request: Request[Any, Any, Any], data: JSONBody[ClaimIn]) -> Response[queue.Claimed | None]:
     """Lease the oldest message for this worker (or for any worker): 200 with it, 204 when there is none."""
     claimed = await queue.claim(app_state(request).db, data.worker, data.lease_seconds)
     if claimed is None:
         return Response(None, status_code=204)
-    return Response(claimed, status_code=200, media_type=MediaType.JSON)
+    return Response(claimed, status_code=200)
 
 
 @post("/api/v1/queue/{message_id:int}/ack", opt=WORKER, status_code=200, **ID_DOCS)

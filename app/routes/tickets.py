@@ -63,11 +63,13 @@ class MessagesSection(msgspec.Struct, frozen=True):
 
 
 class ActivitySection(msgspec.Struct, frozen=True):
-    """Context of the activity log: the newest events replayed in seq order, and a way to see all."""
+    """Context of the activity log: the newest events replayed in seq order, a way to see all, and the
+    stream that appends what comes next (it starts after the last event replayed here, so none is missed)."""
 
     events: list[transcripts.Event]
     page: transcripts.Page
     all_url: str
+    stream_url: str = ""
 
 
 class QueueSection(msgspec.Struct, frozen=True):
@@ -206,7 +208,12 @@ async def ticket_page(
         context=await context_section(request, ticket),
         comments=await tickets.list_comments(db, ticket.id),
         messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
-        activity=ActivitySection(done, done_page, page_url(ticket.identifier, all_messages, True, "activity")),
+        activity=ActivitySection(
+            done,
+            done_page,
+            page_url(ticket.identifier, all_messages, True, "activity"),
+            f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",
+        ),
         queue=await queue_section(ticket, db),
         can_write=can_write(request),
     )

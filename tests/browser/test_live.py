@@ -1,0 +1,71 @@
+"""The live panel in a real Chromium: events posted by a worker appear on the ticket page, in order, once,
+whichever server process took the POST; the board follows changes made elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.server import Server, start_server
+from tests.test_streams import admin_token
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(params=[1, 2], ids=["one-process", "two-processes"])
+def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    """A server with one or two worker processes, a token, and ticket MC-1."""
+    db = tmp_path / "mc.db"
+    token = admin_token(db)
+    server = start_server(db, "--workers", str(request.param))
+    httpx.post(f"{server.base_url}/api/v1/tickets", json={"title": "Watch me"},
+               headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
+    yield server, token
+    server.stop()
+
+
+def open_page(browser: Browser, server: Server, token: str, path: str) -> Page:
+    """A logged-in page at `path`."""
+    context = browser.new_context(base_url=server.base_url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"/login?token={token}&next={path}")
+    return page
+
+
+def test_posted_events_appear_in_the_activity_panel_in_order_once(
+    browser: Browser, running: tuple[Server, str]
+) -> None:
+    server, token = running
+    auth = {"Authorization": f"Bearer {token}"}
+    httpx.post(f"{server.base_url}/api/v1/tickets/MC-1/events", json={"type": "system"}, headers=auth)
+    page = open_page(browser, server, token, "/ticket/MC-1")
+    expect(page.locator("#activity-log #event-1")).to_be_visible()  # replayed with the page
+    expect(page.locator("#no-events")).to_be_hidden()
+    for n in range(2, 22):  # a new connection per POST, so with two processes either may take it
+        text = f"step {n}: <b>not bold</b>\n\ndata: still one event"
+        event = {"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}}
+        seq = httpx.post(f"{server.base_url}/api/v1/tickets/MC-1/events", json=event, headers=auth).json()["seq"]
+        row = page.locator(f"#activity-log #event-{seq}")
+        expect(row).to_be_visible(timeout=5_000)
+        expect(row).to_contain_text(f"step {n}: <b>not bold</b>")  # shown as text, not markup
+    ids = page.locator("#activity-log li").evaluate_all("rows => rows.map(r => r.id)")
+    assert ids == [f"event-{n}" for n in range(1, 22)]
+    assert page.locator("#activity-log b").count() == 0
+    page.context.close()
+
+
+def test_the_board_follows_a_change_made_through_the_api(browser: Browser, running: tuple[Server, str]) -> None:
+    server, token = running
+    page = open_page(browser, server, token, "/board")
+    expect(page.locator("#cards-backlog #card-MC-1")).to_be_visible()
+    page.wait_for_timeout(300)  # let the stream connect
+    httpx.patch(f"{server.base_url}/api/v1/tickets/MC-1", json={"status": "review"},
+                headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
+    expect(page.locator("#cards-review #card-MC-1")).to_be_visible(timeout=5_000)
+    expect(page.locator("#cards-backlog #card-MC-1")).to_have_count(0)
+    page.context.close()
