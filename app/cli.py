@@ -1,4 +1,4 @@
-"""The `mc` command: serve, token, demo, migrate, backup, reaper. Errors are one line and a non-zero exit."""
+"""The `mc` command: serve, token, demo, migrate, backup, reaper, emit. Errors are one line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -151,6 +151,24 @@ def cmd_reaper(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_emit(settings: Settings, args: argparse.Namespace) -> int:
+    """Post stream-json events from standard input to a ticket."""
+    from app.emit import EmitError, emit
+
+    token = args.token or os.environ.get("MC_TOKEN", "")
+    if not token:
+        raise CommandError("no token: pass --token or set MC_TOKEN (a worker or admin token)")
+    try:
+        sent, first, last = emit(args.url or settings.base_url, token, args.ticket.upper(), sys.stdin, args.type)
+    except EmitError as exc:
+        raise CommandError(str(exc)) from None
+    if sent:
+        print(f"Sent {sent} events to {args.ticket.upper()} (seqs {first}-{last}).", file=sys.stderr)
+    else:
+        print("Nothing to send: standard input had no events.", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="mc", description="Mission Control")
@@ -193,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
     add_db(reaper)
     reaper.set_defaults(run=cmd_reaper)
+    emit = sub.add_parser("emit", help="post stream-json events from standard input to a ticket")
+    emit.add_argument("ticket", help="the ticket's identifier, like MC-7")
+    emit.add_argument("--type", help="the type for lines that have none (plain text lines become {type, text})")
+    emit.add_argument("--url", help="the server (default $MC_PUBLIC_URL or http://MC_HOST:MC_PORT)")
+    emit.add_argument("--token", help="a worker or admin token (default $MC_TOKEN)")
+    emit.set_defaults(run=cmd_emit)
     return parser
 
 
@@ -202,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "workers", 1) < 1:
             raise CommandError("--workers must be at least 1")
-        settings = load_settings(db=args.db, host=getattr(args, "host", None), port=getattr(args, "port", None))
+        settings = load_settings(
+            db=getattr(args, "db", None), host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
         return int(args.run(settings, args))
     except (CommandError, DatabaseError, SettingsError, tokens.TokenError) as exc:
         print(f"mc: error: {exc}", file=sys.stderr)

@@ -168,7 +168,16 @@ class Database:
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, self._lock_fd, fcntl.LOCK_EX)
+            waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._lock_fd, fcntl.LOCK_EX))
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread goes on and will take the lock: wait for it (still inside the in-process
+                # lock) and give the lock back, or other processes would wait until this one closes.
+                with contextlib.suppress(Exception):
+                    await waiting
+                self._unlock_processes()
+                raise
 
     def _unlock_processes(self) -> None:
         if self._lock_fd is not None:

@@ -194,3 +194,32 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
     copy = sqlite3.connect(tmp_path / "copy.db")
     assert copy.execute("SELECT title FROM tickets").fetchall() == [("saved",)]
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_write_cancelled_while_waiting_for_another_process_leaves_no_lock_behind(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    create(tmp_path / "mc.db")
+    other = os.open(f"{tmp_path / 'mc.db'}.lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another process is writing
+
+    async def attempt() -> None:
+        database = await opened(tmp_path / "mc.db")
+        waiting = asyncio.create_task(database.write().__aenter__())
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        await asyncio.sleep(0.1)
+        fcntl.flock(other, fcntl.LOCK_UN)  # the other process finishes; our cancelled waiter takes, then frees
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        free = os.open(f"{tmp_path / 'mc.db'}.lock", os.O_RDWR)
+        fcntl.flock(free, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise BlockingIOError if left locked
+        fcntl.flock(free, fcntl.LOCK_UN)
+        os.close(free)
+        async with database.write():
+            pass  # and this process can still write
+        await database.close()
+
+    run(attempt())
+    os.close(other)

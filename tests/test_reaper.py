@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -178,17 +178,25 @@ async def test_alerts_go_to_the_log_without_a_telegram_bot(db: Database, caplog:
 # --- one reaper at a time ---------------------------------------------------------------------------------------
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait until `condition` holds (polling), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 async def test_of_two_server_reapers_only_the_lock_holder_reaps_and_the_other_takes_over(db: Database) -> None:
     settings = settings_for(reaper_interval_s=0.02)
     first, second = Reaper(db, settings, LogNotifier()), Reaper(db, settings, LogNotifier())
     await first.start()
-    await asyncio.sleep(0.1)  # the first takes the lock at its first pass
+    await until(lambda: first.passes > 0)  # the first takes the lock at its first pass
     await second.start()
-    await asyncio.sleep(0.2)
-    assert first.passes > 0 and second.passes == 0 and first.lock.held and not second.lock.held
+    await until(lambda: first.passes > 10)
+    assert second.passes == 0 and first.lock.held and not second.lock.held
     await first.stop()  # as if its process ended: the lock is free again
-    await asyncio.sleep(0.2)
-    assert second.passes > 0 and second.lock.held
+    await until(lambda: second.passes > 0)
+    assert second.lock.held
     await second.stop()
     assert not second.lock.held
 

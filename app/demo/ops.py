@@ -52,8 +52,9 @@ class OpsRows(DemoCore):
             owner = worker or rng.choice(AGENT_WORKERS)
             expires = now + timedelta(minutes=rng.uniform(1, 9)) if status == "leased" else updated
             state.update(lease_owner=owner, lease_expires_at=timestamp(expires))
-            if status == "expired":
+            if status == "expired":  # the reaper expired it and alerted then: a new reaper must not alert again
                 state["last_error"] = f"lease expired: {owner} stopped heartbeating"
+                state["alerted_at"] = timestamp(updated + timedelta(seconds=rng.uniform(1, 20)))
         elif status == "failed":
             state.update(attempts=rng.randint(1, 3), last_error=rng.choice(QUEUE_ERRORS))
             state["next_attempt_at"] = timestamp(now + timedelta(minutes=rng.uniform(2, 30)))
