@@ -81,6 +81,17 @@ async def _send_json(send: Send, status: int, detail: str, extra: list[tuple[byt
     await send(end)
 
 
+async def _send_over_cap(send: Send) -> None:
+    start: Any = {
+        "type": "http.response.start",
+        "status": 503,
+        "headers": [(b"content-type", b"text/event-stream"), (b"retry-after", b"30"), (b"content-length", b"14")],
+    }
+    await send(start)
+    end: Any = {"type": "http.response.body", "body": b"retry: 30000\n\n"}
+    await send(end)
+
+
 async def _send_redirect(send: Send, location: str) -> None:
     start: Any = {
         "type": "http.response.start",
@@ -149,6 +160,12 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state: AppState = scope["app"].state.mc
+        bucket = state.broker.bucket_for(scope["path"], scope.get("query_string", b""))
+        if bucket is not None and bucket.open >= bucket.cap:
+            # Over the cap, say so before spending a database lookup on who is asking: knocking clients
+            # must not crowd out page renders. (The handler takes the slot, and checks again.)
+            await _send_over_cap(send)
+            return
         principal = await self._resolve(scope, state)
         path, method = scope["path"], scope.get("method", "GET")
         if principal is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,14 @@ class Broker:
         self.streams = Bucket("streams", total_cap)
         self.tails = Bucket("tails", tail_cap)
         self.published_rowids: set[int] = set()
+
+    def bucket_for(self, path: str, query: bytes) -> Bucket | None:
+        """The bucket a request would take a slot from (None: it is not a stream)."""
+        if path == "/api/v1/stream" or (path.startswith("/api/v1/tickets/") and path.endswith("/stream")):
+            return self.streams
+        if path.startswith("/api/v1/tickets/") and path.endswith("/tail") and b"follow=1" in query:
+            return self.tails
+        return None
 
     def subscribe(self, *topics: str) -> Subscriber:
         """Start receiving frames published to `topics`."""
@@ -235,14 +244,16 @@ class Poller:
     async def catch_up(self, conn: Any) -> None:
         """Publish events and broadcasts committed since the last look."""
         while True:
-            rows = await _collect(_EventRow, queries.events_since(conn, after_id=self._last_event, limit=500))
-            fresh = [r for r in rows if r.id not in self.broker.published_rowids]
-            self.broker.publish_events([CommittedEvent(r.id, r.ticket_id, r.seq, r.event_type, r.payload_json, r.ts)
-                                        for r in fresh])  # fmt: skip
-            if rows:
-                self._last_event = rows[-1].id
+            ids = [row["id"] async for row in queries.events_ids_since(conn, after_id=self._last_event, limit=500)]
+            others = [i for i in ids if i not in self.broker.published_rowids]
+            if others:
+                rows = await _collect(_EventRow, queries.events_by_ids(conn, ids=json.dumps(others)))
+                self.broker.publish_events([CommittedEvent(r.id, r.ticket_id, r.seq, r.event_type, r.payload_json,
+                                                           r.ts) for r in rows])  # fmt: skip
+            if ids:
+                self._last_event = ids[-1]
             self.broker.published_rowids = {i for i in self.broker.published_rowids if i > self._last_event}
-            if len(rows) < 500:
+            if len(ids) < 500:
                 break
         while True:
             news = await _collect(

@@ -8,7 +8,11 @@ Every figure is a ratio measured in this one run, because the machine is small, 
   2. fan-out    server RSS (VmRSS) before and after opening N idle ticket streams: bytes per stream
   3. delivery   N subscribers on one ticket stream, one event posted: time to the first and the last
   4. starvation every stream and tail slot taken and 2x as many clients knocking (503s): /board p50/p99 vs
-                its unloaded p99, and how long the 503s take
+                its unloaded p99, and how long the 503s take; knockers retrying at once (a stress test) and
+                about once a second
+For information (no target): delivery while the fan-out server also holds its idle streams, and (not with
+--quick) how long a hung-up stream keeps its slot. Each part runs its own `mc serve` on the same database, so
+one part's leftovers (dead streams, a grown heap) do not weigh on the next.
 Nothing here passes or fails on speed: MET / NOT MET are printed, and the exit status is non-zero only when
 something did not work (a server that would not start, a stream that did not open, wrong statuses).
 """
@@ -18,9 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
+import multiprocessing
 import os
+import random
 import re
 import resource
 import signal
@@ -49,7 +56,7 @@ from bench.server import HOST, ROOT, BenchSetupError, Server, create_admin_token
 try:  # the server runs on uvloop; so does the client side here when it is installed (a lighter client)
     import uvloop
 except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-    uvloop = None
+    uvloop = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -64,7 +71,7 @@ BATCH = 100  # events per batched POST, and per raw-SQLite transaction
 STARVE_TOTAL, STARVE_TAIL = 50, 10  # small caps for the starvation figure
 KNOCK_FACTOR = 2  # knocking clients per slot
 MIN_NOFILE = 16_384
-HEARTBEAT_S = 15  # the default MC_SSE_HEARTBEAT_S, set explicitly on the fan-out server
+HEARTBEAT_S = 15  # the default MC_SSE_HEARTBEAT_S, set explicitly on the starvation server
 
 
 @dataclass(frozen=True)
@@ -350,9 +357,11 @@ def ingest(server: Server, token: str, plan: Plan, use_wrk: bool, tmp: Path, db_
     single = drive_post(use_wrk, single_url, token, one, plan.concurrency, plan.duration, tmp)
     stored_single = count_events(db_path) - before
     progress("ingest: batched POSTs")
+    ticket_before = last_seqs(db_path)["MC-2"]
     before = count_events(db_path)
     batched = drive_post(use_wrk, batch_url, token, many, plan.posters, plan.duration, tmp)
     stored_batched = count_events(db_path) - before
+    ticket_after = last_seqs(db_path)["MC-2"]
     progress("ingest: healthz (last)")
     last = drive_get(use_wrk, health_url, {}, plan.concurrency, plan.duration)
     progress("ingest: raw SQLite")
@@ -377,6 +386,7 @@ def ingest(server: Server, token: str, plan: Plan, use_wrk: bool, tmp: Path, db_
                 f" / {fmt_ms(last.p50_ms)} (first / last)",
                 f"healthz first {first.rps:,.0f}, last {last.rps:,.0f} req/s: drift {drift:+.1f}% (noise)",
                 f"rows stored during the run: {stored_single:,} ({single.requests:,} answered, {single.errors} errors)",
+                *([] if use_wrk else ["the Python client may be the bottleneck here (healthz too): prefer wrk"]),
             ],
         ),
         Line(
@@ -388,7 +398,8 @@ def ingest(server: Server, token: str, plan: Plan, use_wrk: bool, tmp: Path, db_
             events_rate / raw_rate >= INGEST_TARGET,
             [
                 f"{batched.rps:,.1f} POST/s, p50 {fmt_ms(batched.p50_ms)}, p99 {fmt_ms(batched.p99_ms)};"
-                f" rows stored during the run: {stored_batched:,}",
+                f" rows stored during the run: {stored_batched:,}; MC-2 held {ticket_before:,} events before,"
+                f" {ticket_after:,} after",
                 f"raw SQLite: {raw_rows:,} rows in batches of {BATCH} (WAL, synchronous=FULL, foreign_keys=ON),"
                 " one thread, same file system",
             ],
@@ -552,11 +563,8 @@ def close_all(clients: list[SSEClient]) -> None:
 # 2. Fan-out, 3. Delivery (one server with raised caps)
 
 
-async def fanout_and_delivery(
-    server: Server, token: str, plan: Plan, seqs: dict[str, int], lines: list[Line], heartbeat_s: int
-) -> None:
-    """Open plan.streams idle ticket streams and measure RSS; close them; then plan.subscribers on one ticket
-    and time plan.rounds posted events to the first and the last subscriber. Lines are appended as made."""
+async def fanout(server: Server, token: str, plan: Plan, seqs: dict[str, int], lines: list[Line]) -> None:
+    """Figure 2: the server's RSS before and with plan.streams idle ticket streams open."""
     assert server.pid is not None
     pid, port = server.pid, server.port
     idle_tickets = [f"MC-{n}" for n in range(11, 21)]  # spread over ten tickets, no replay (Last-Event-ID)
@@ -575,17 +583,25 @@ async def fanout_and_delivery(
     ]
     began = time.perf_counter()
     held = Opened()
+    busy: list[Line] = []
     try:
         held = await open_many(port, requests)
         open_s = time.perf_counter() - began
         await asyncio.sleep(1.5)  # let the server settle (tasks parked, buffers sent)
         after, fds_after = proc_status(pid), open_fds(pid)
         alive = sum(not c.lost for c in held.clients)
+        if not plan.quick:  # the same delivery as figure 3, on a server that also holds the idle streams
+            progress(f"fan-out: delivery to {plan.subscribers:,} subscribers with the idle streams open")
+            ticket = "MC-5"
+            request = stream_request(port, f"/api/v1/tickets/{ticket}/stream", token, seqs[ticket])
+            subscribers = await open_many(port, [request] * plan.subscribers)
+            try:
+                await asyncio.sleep(1.0)
+                busy = await deliver(server, token, plan, ticket, subscribers.clients, also_open=plan.streams)
+            finally:
+                close_all(subscribers.clients)
     finally:
         close_all(held.clients)
-        hung_up = time.perf_counter()
-    await asyncio.sleep(1.0)
-    fds_closed = open_fds(pid)
     per_stream = (after["VmRSS"] - before["VmRSS"]) / plan.streams
     anon = (after.get("RssAnon", 0) - before.get("RssAnon", 0)) / plan.streams
     lines.append(
@@ -600,44 +616,41 @@ async def fanout_and_delivery(
                 f"VmRSS {before['VmRSS'] / 1e6:.1f} MB before -> {after['VmRSS'] / 1e6:.1f} MB with the streams;"
                 f" RssAnon {anon / 1000:.1f} KB/stream; kernel socket buffers are not in RSS",
                 f"{alive:,} of {plan.streams:,} streams still open when measured; opened in {open_s:.1f} s"
-                f" ({plan.streams / open_s:,.0f}/s); server fds {fds_before} -> {fds_after}, {fds_closed} 1 s after"
-                " the clients hung up",
+                f" ({plan.streams / open_s:,.0f}/s); server fds {fds_before} -> {fds_after}",
             ],
         )
     )
+    if not plan.quick:
+        lines += busy
 
+
+async def delivery(server: Server, token: str, plan: Plan, seqs: dict[str, int], lines: list[Line]) -> None:
+    """Figure 3: plan.subscribers on one ticket stream; plan.rounds events posted one at a time."""
     progress(f"delivery: {plan.subscribers:,} subscribers on MC-5, {plan.rounds} events")
     ticket = "MC-5"
     subscribers = Opened()
     try:
-        # Right after the hang-up most slots may still be taken: retry 503s until the streams give them back.
         subscribers = await open_many(
-            port,
-            [stream_request(port, f"/api/v1/tickets/{ticket}/stream", token, seqs[ticket])] * plan.subscribers,
-            retry_for=heartbeat_s + 15.0,
+            server.port,
+            [stream_request(server.port, f"/api/v1/tickets/{ticket}/stream", token, seqs[ticket])] * plan.subscribers,
         )
-        all_open = time.perf_counter() - hung_up
-        lines[-1].notes.append(
-            f"slots after the hang-up: the {plan.subscribers:,} delivery subscribers were all open"
-            f" {all_open:.1f} s after {plan.streams:,} clients hung up, after {subscribers.refused:,} 503s"
-            f" (the cap is {plan.streams + 1000:,}; MC_SSE_HEARTBEAT_S={heartbeat_s})"
-        )
-        after_close = proc_status(pid)
-        lines[-1].notes.append(f"VmRSS then {after_close['VmRSS'] / 1e6:.1f} MB")
         await asyncio.sleep(1.0)
         lines += await deliver(server, token, plan, ticket, subscribers.clients)
     finally:
         close_all(subscribers.clients)
 
 
-async def deliver(server: Server, token: str, plan: Plan, ticket: str, subscribers: list[SSEClient]) -> list[Line]:
-    """Post plan.rounds events one at a time; each time, when did the first and the last subscriber see it."""
-    url = f"{server.base_url}/api/v1/tickets/{ticket}/events"
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    firsts: list[float] = []
-    lasts: list[float] = []
-    answered: list[float] = []
-    missing = 0
+async def _rounds(
+    url: str,
+    headers: dict[str, str],
+    plan: Plan,
+    subscribers: list[SSEClient],
+    firsts: list[float],
+    lasts: list[float],
+    answered: list[float],
+    missed: list[int],
+) -> None:
+    """The delivery rounds: arm every subscriber, post, wait for all of them (or 10 s)."""
     async with httpx.AsyncClient(headers=headers, timeout=10) as client:
         # An unreported first event: warms the render path and tells us the seq to expect next.
         response = await client.post(url, content=compact(stream_json_event(0, "warm-up")))
@@ -659,12 +672,32 @@ async def deliver(server: Server, token: str, plan: Plan, ticket: str, subscribe
                               f" expected seq {seq}")  # fmt: skip
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(current.done), 10)
-            missing += current.expected - len(current.times)
+            missed.append(current.expected - len(current.times))
             firsts.append((min(current.times) - sent) * 1000 if current.times else math.inf)
             lasts.append((max(current.times) - sent) * 1000 if current.done.done() else math.inf)
             for sub in subscribers:
                 sub.round = None
             await asyncio.sleep(0.3)
+
+
+async def deliver(
+    server: Server, token: str, plan: Plan, ticket: str, subscribers: list[SSEClient], also_open: int = 0
+) -> list[Line]:
+    """Post plan.rounds events one at a time; each time, when did the first and the last subscriber see it.
+    With `also_open` (idle streams held meanwhile) the result is one line of information."""
+    url = f"{server.base_url}/api/v1/tickets/{ticket}/events"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    firsts: list[float] = []
+    lasts: list[float] = []
+    answered: list[float] = []
+    missed: list[int] = []
+    gc.collect()
+    gc.disable()  # no collection pauses in this client while it times the rounds
+    try:
+        await _rounds(url, headers, plan, subscribers, firsts, lasts, answered, missed)
+    finally:
+        gc.enable()
+    missing = sum(missed)
     median_last, max_last = statistics.median(lasts), max(lasts)
     note = [
         f"to the last, each round (ms): {', '.join(fmt_ms(v).removesuffix(' ms') for v in lasts)}",
@@ -674,6 +707,10 @@ async def deliver(server: Server, token: str, plan: Plan, ticket: str, subscribe
         " (the client's own read loop is included)",
     ]
     n = len(subscribers)
+    if also_open:
+        return [Line(f"delivery, {also_open:,} idle streams also open: POST -> last of {n:,} (max)",
+                     fmt_ms(max_last), f"budget {DELIVERY_TARGET_MS:.0f} ms", max_last / DELIVERY_TARGET_MS,
+                     "(info)", None, [f"median {fmt_ms(median_last)}", *note])]  # fmt: skip
     return [
         Line(f"delivery: POST -> last of {n:,} (median of {plan.rounds})", fmt_ms(median_last),
              f"budget {DELIVERY_TARGET_MS:.0f} ms", median_last / DELIVERY_TARGET_MS, "< 100%",
@@ -696,7 +733,8 @@ def board_probe(use_wrk: bool, url: str, token: str, seconds: float) -> Result:
     headers = {"Authorization": f"Bearer {token}"}
     if use_wrk:
         return run_wrk(url, headers, 1, seconds)
-    with ProcessPoolExecutor(max_workers=1) as pool:  # off this process, which drives the knocking clients
+    # Off this process, which drives the knocking clients; spawned, since this process runs threads.
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(run_python, url, headers, 1, seconds).result()
 
 
@@ -711,9 +749,13 @@ class Knocks:
 
 
 async def knock(port: int, requests: list[bytes], pause: float, stop: asyncio.Event, knocks: Knocks) -> None:
-    """One client per request, each opening its stream again and again until `stop`, `pause` s apart."""
+    """One client per request, each opening its stream again and again until `stop`, about `pause` s apart."""
+
+    rng = random.Random(4)  # knockers that retry on a timer drift apart: no synchronised bursts
 
     async def one(request: bytes) -> None:
+        if pause:
+            await asyncio.sleep(rng.uniform(0, pause))
         while not stop.is_set():
             try:
                 client, took = await open_client(port, request, timeout=10)
@@ -727,7 +769,7 @@ async def knock(port: int, requests: list[bytes], pause: float, stop: asyncio.Ev
                 knocks.no_retry_after += client.headers.get("retry-after") != "30"
             if pause:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+                    await asyncio.wait_for(stop.wait(), pause * rng.uniform(0.5, 1.5))
 
     await asyncio.gather(*(one(r) for r in requests))
 
@@ -737,7 +779,7 @@ async def starvation(
 ) -> None:
     """Board latency unloaded; then every slot held and 2x as many clients knocking (at once, and paced)."""
     port, board = server.port, server.base_url + "/board"
-    status, _ = await asyncio.to_thread(get, board, {"Authorization": f"Bearer {token}"})
+    status, page = await asyncio.to_thread(get, board, {"Authorization": f"Bearer {token}"})
     if status != 200:
         raise Trouble(f"/board answered {status}")
     progress("starvation: /board unloaded")
@@ -761,7 +803,7 @@ async def starvation(
             extra.close()
             if extra.status != 503:
                 raise Trouble(f"with every slot taken a stream answered {extra.status}, not 503")
-        for label, pause in (("retrying at once", 0.0), ("retrying every 1 s", 1.0)):
+        for label, pause in (("retrying at once", 0.0), ("retrying every ~1 s", 1.0)):
             progress(f"starvation: /board with {len(knock_reqs)} clients knocking, {label}")
             stop, knocks = asyncio.Event(), Knocks()
             knockers = asyncio.create_task(knock(port, knock_reqs, pause, stop, knocks))
@@ -780,6 +822,9 @@ async def starvation(
     await asyncio.sleep(1.0)
     unloaded_again = await asyncio.to_thread(board_probe, use_wrk, board, token, plan.board_s)
     base_p99 = (unloaded.p99_ms + unloaded_again.p99_ms) / 2
+    for probe in (unloaded, unloaded_again, *(r[1] for r in results)):
+        if probe.error_rate > 0.01:
+            raise Trouble(f"/board: {probe.errors} errors in {probe.requests} requests")
 
     for label, loaded, knocks, elapsed in results:
         lat = sorted(knocks.latencies)
@@ -799,7 +844,8 @@ async def starvation(
                     f"/board p50 {fmt_ms(loaded.p50_ms)} loaded vs {fmt_ms(unloaded.p50_ms)} /"
                     f" {fmt_ms(unloaded_again.p50_ms)} unloaded (before / after); unloaded p99"
                     f" {fmt_ms(unloaded.p99_ms)} / {fmt_ms(unloaded_again.p99_ms)};"
-                    f" loaded {loaded.rps:,.1f} vs unloaded {unloaded.rps:,.1f} req/s on one connection",
+                    f" loaded {loaded.rps:,.1f} vs unloaded {unloaded.rps:,.1f} req/s on one connection"
+                    f" ({len(page):,}-byte page)",
                     f"held: {STARVE_TOTAL} streams ({STARVE_TOTAL // 2} global, {STARVE_TOTAL // 2} ticket) +"
                     f" {STARVE_TAIL} tails, {lost} lost; knocking: {len(knock_reqs)} clients,"
                     f" {attempts:,} attempts ({attempts / elapsed:,.0f}/s)",
@@ -821,6 +867,49 @@ async def starvation(
                 ],
             )
         )
+
+
+async def slot_return(server: Server, token: str, heartbeat_s: int, lines: list[Line]) -> None:
+    """How long a stream's slot stays taken after its client hangs up: fill every slot, hang up after a
+    moment, then try to open a stream every 0.1 s until every slot has come back."""
+    progress("slots: how soon a hung-up stream gives its slot back")
+    port = server.port
+    request = stream_request(port, "/api/v1/stream", token)
+    held = await open_many(port, [request] * STARVE_TOTAL)
+    await asyncio.sleep(0.5)
+    close_all(held.clients)
+    hung_up = time.perf_counter()
+    regained: list[SSEClient] = []
+    back: list[float] = []
+    refused = 0
+    try:
+        while len(back) < STARVE_TOTAL and time.perf_counter() - hung_up < heartbeat_s + 10:
+            client, _ = await open_client(port, request)
+            if client.status == 200:
+                regained.append(client)
+                back.append(time.perf_counter() - hung_up)
+                continue
+            client.close()
+            refused += 1
+            await asyncio.sleep(0.1)
+    finally:
+        close_all(regained)
+    first = back[0] if back else math.inf
+    lines.append(
+        Line(
+            f"slots: a hung-up stream's slot is free again after ({STARVE_TOTAL} streams)",
+            f"{first:.2f} s",
+            f"heartbeat {heartbeat_s} s",
+            first / heartbeat_s,
+            "(info)",
+            None,
+            [
+                f"first slot back {first:.2f} s, all {len(back)} of {STARVE_TOTAL} back"
+                f" {back[-1] if back else math.inf:.2f} s after the hang-up (streams held 0.5 s);"
+                f" {refused} 503s meanwhile: the slot is held until the stream's next keep-alive"
+            ],
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -908,11 +997,15 @@ def main(argv: list[str] | None = None) -> int:
     nofile = raise_nofile(max(MIN_NOFILE, wanted))
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     fanout_env = {
-        "MC_SSE_MAX_TOTAL_CLIENTS": str(max(6000, plan.streams + 1000)),
+        "MC_SSE_MAX_TOTAL_CLIENTS": str(max(6000, plan.streams + plan.subscribers + 200)),
         "MC_SSE_MAX_TAIL_CLIENTS": "200",
+    }
+    delivery_env = {"MC_SSE_MAX_TOTAL_CLIENTS": str(max(2000, plan.subscribers + 100))}
+    starve_env = {
+        "MC_SSE_MAX_TOTAL_CLIENTS": str(STARVE_TOTAL),
+        "MC_SSE_MAX_TAIL_CLIENTS": str(STARVE_TAIL),
         "MC_SSE_HEARTBEAT_S": str(HEARTBEAT_S),
     }
-    starve_env = {"MC_SSE_MAX_TOTAL_CLIENTS": str(STARVE_TOTAL), "MC_SSE_MAX_TAIL_CLIENTS": str(STARVE_TAIL)}
     lines: list[Line] = []
     with tempfile.TemporaryDirectory(prefix="mc-bench-live-") as tmp_name:
         tmp = Path(tmp_name)
@@ -938,7 +1031,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" batched c={plan.posters} x {BATCH} events; fan-out {plan.streams:,} streams;"
                   f" delivery {plan.subscribers:,} subscribers x {plan.rounds} rounds;"
                   f" /board {plan.board_s:g} s per probe on 1 connection")  # fmt: skip
-            print(f"servers:  ingest: defaults; fan-out + delivery: {fanout_env}; starvation: {starve_env}")
+            print("servers:  one `mc serve` per part, on the same database, every other MC_* setting default:")
+            print(f"          ingest {{}}; fan-out {fanout_env}; delivery {delivery_env}; starvation {starve_env}")
 
             def ingest_work(server: Server) -> list[Line]:
                 print(f"          ingest server pid {server.pid}, Max open files {nofile_limit(server.pid or 0)}")
@@ -947,18 +1041,26 @@ def main(argv: list[str] | None = None) -> int:
             def fanout_work(server: Server) -> None:
                 soft, hard = nofile_limit(server.pid or 0)
                 print(f"          fan-out server pid {server.pid}, Max open files {soft} (hard {hard})")
-                if soft.isdigit() and int(soft) < plan.streams + plan.subscribers + 100:
+                if soft.isdigit() and int(soft) < plan.streams + 100:
                     print(f"          WARNING: the server's open-file limit {soft} is below {plan.streams:,} streams")
-                run_async(fanout_and_delivery(server, admin, plan, seqs, lines, HEARTBEAT_S))
+                run_async(fanout(server, admin, plan, seqs, lines))
+
+            def delivery_work(server: Server) -> None:
+                print(f"          delivery server pid {server.pid}")
+                run_async(delivery(server, admin, plan, seqs, lines))
 
             def starve_work(server: Server) -> None:
                 print(f"          starvation server pid {server.pid}")
                 run_async(starvation(server, admin, plan, use_wrk, seqs, lines))
+                if not plan.quick:
+                    run_async(slot_return(server, admin, HEARTBEAT_S, lines))
 
             sys.stdout.flush()
             lines += with_server(db, tmp, "ingest", {}, ingest_work)
             seqs = last_seqs(db)
             with_server(db, tmp, "fanout", fanout_env, fanout_work)
+            seqs = last_seqs(db)
+            with_server(db, tmp, "delivery", delivery_env, delivery_work)
             seqs = last_seqs(db)
             with_server(db, tmp, "starve", starve_env, starve_work)
         except (Trouble, BenchSetupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:

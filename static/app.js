@@ -427,7 +427,10 @@ htmx.onLoad((root) => {
       delayOnTouchOnly: true, // a short press starts a drag on phones; a swipe still scrolls
       animation: 120,
       ghostClass: "card-ghost",
+      onStart() { dragging = true; },
       onEnd(event) {
+        dragging = false;
+        setTimeout(releaseRefresh, 0);
         const card = event.item;
         const target = event.to.dataset.status;
         if (event.from === event.to && event.oldIndex === event.newIndex) return;
@@ -455,3 +458,38 @@ htmx.onLoad((root) => {
   }, { root: board, threshold: 0.6 });
   board.querySelectorAll(".slot").forEach((slot) => observer.observe(slot));
 });
+
+/* ---------- the live board refresh waits for the person ---------- */
+
+// News from other people refreshes the columns (#board-refresh, hx-trigger="sse:ticket"). Swapping them
+// while this person's own request is on its way (opening a card, a move), a drag or a dialog is open would
+// pull the ground from under them: hold the refresh, and run it once they are done.
+let ownRequests = 0;
+let dragging = false;
+let refreshHeld = false;
+
+function isLiveRefresh(detail) {
+  return detail?.elt?.id === "board-refresh";
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => { if (!isLiveRefresh(event.detail)) ownRequests++; });
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (isLiveRefresh(event.detail)) return;
+  ownRequests = Math.max(0, ownRequests - 1);
+  releaseRefresh();
+});
+document.addEventListener("htmx:confirm", (event) => {
+  if (!isLiveRefresh(event.detail)) return;
+  if (ownRequests || dragging || document.getElementById("mc-dialog")?.open) {
+    event.preventDefault();
+    refreshHeld = true;
+  }
+});
+document.addEventListener("close", () => releaseRefresh(), true);
+
+function releaseRefresh() {
+  if (!refreshHeld || ownRequests || dragging || document.getElementById("mc-dialog")?.open) return;
+  refreshHeld = false;
+  const refresher = document.getElementById("board-refresh");
+  if (refresher) setTimeout(() => htmx.trigger(refresher, "sse:ticket"), 50);
+}

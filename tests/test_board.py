@@ -279,3 +279,14 @@ def test_reordering_within_a_column_is_announced_as_such(harness: Harness) -> No
     assert soup(placed.text).select_one("#board-status").get_text() == f"{b} placed below {a} in To do."
     top = harness.client.post(f"/ticket/{b}/move", data={"status": "todo"}, headers=headers)
     assert soup(top.text).select_one("#board-status").get_text() == f"{b} moved to the top of To do."
+
+
+def test_no_card_link_inherits_a_target_or_select_from_the_live_refresh(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Open me", status="todo")
+    page = soup(harness.client.get("/board").text)
+    link = page.select_one("li.card > a")
+    inherited = [a for node in link.parents for a in ("hx-select", "hx-target", "hx-swap", "hx-get") if node.get(a)]
+    assert inherited == [], "htmx attributes are inherited: a boosted card link would swap the wrong thing"
+    refresher = page.select_one("#board-refresh")
+    assert refresher["hx-trigger"].startswith("sse:ticket") and not refresher.find(True)

@@ -49,12 +49,18 @@ def last_seen(scope: Scope) -> int:
     return max(values)
 
 
-async def watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
-    """Set `gone` when the client hangs up (FIN or RST)."""
+HUNG_UP = (UNORDERED, b"")  # put on the queue when the client hangs up, so the stream ends at once
+
+
+async def watch_disconnect(receive: Receive, gone: asyncio.Event, subscriber: Subscriber) -> None:
+    """When the client hangs up (FIN or RST): set `gone` and wake the stream, which gives its slot back."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             gone.set()
+            with contextlib.suppress(asyncio.QueueFull):
+                subscriber.queue.put_nowait(HUNG_UP)
+            subscriber.overflowed = subscriber.overflowed or subscriber.queue.full()
             return
 
 
@@ -75,7 +81,7 @@ class Stream:
     async def run(self, replay: Any = None, after: int = 0) -> None:
         """Headers, the replay, then live frames until the deadline, the client leaving, or overflow."""
         gone = asyncio.Event()
-        watcher = asyncio.create_task(watch_disconnect(self.receive, gone))
+        watcher = asyncio.create_task(watch_disconnect(self.receive, gone, self.subscriber))
         try:
             with contextlib.suppress(TimeoutError, OSError):
                 async with asyncio.timeout(self.mc.settings.sse_max_lifetime_s):
@@ -101,10 +107,13 @@ class Stream:
         queue = self.subscriber.queue
         while not gone.is_set() and not self.subscriber.overflowed:
             try:
-                order, frame = await asyncio.wait_for(queue.get(), self.heartbeat)
+                async with asyncio.timeout(self.heartbeat):  # (wait_for would make a task per frame)
+                    order, frame = await queue.get()
             except TimeoutError:
                 await self.write(HEARTBEAT)
                 continue
+            if not frame:
+                return  # the client hung up
             if order != UNORDERED:
                 if order <= after:
                     continue  # already sent (by the replay, or twice: by the writer and the poller)

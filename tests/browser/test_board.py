@@ -452,7 +452,7 @@ def test_phone_board_with_touch(
     x = source["x"] + source["width"] / 2
     with page.expect_response(lambda r: r.url.endswith(f"/ticket/{upper}/move") and r.ok):
         long_press_drag(page, (x, source["y"] + source["height"] / 2), (x, target["y"] + target["height"] * 0.9))
-    expect(page.locator("#board-status")).to_have_text(f"{upper} moved to Backlog.")
+    expect(page.locator("#board-status")).to_have_text(f"{upper} placed below {lower} in Backlog.")
     assert card_ids(page, "backlog")[:2] == [f"card-{lower}", f"card-{upper}"]
     open_board(page)
     assert card_ids(page, "backlog")[:2] == [f"card-{lower}", f"card-{upper}"]
