@@ -99,12 +99,14 @@ async def render_columns(mc: AppState, filt: BoardFilter) -> BoardColumns:
         assert isinstance(html, str)
         parts.append(html)
     slots = Markup("").join(slot(s, html) for s, html in zip(STATUSES, parts, strict=True))
-    assignees, tags = await _filter_choices(mc, state)
+    assignees, tags = await known_choices(mc, state)
     return BoardColumns(slots, counts, parts, assignees, tags)
 
 
-async def _filter_choices(mc: AppState, state: dict[str, board.ColumnState]) -> tuple[list[str], list[str]]:
+async def known_choices(mc: AppState, state: dict[str, board.ColumnState] | None = None) -> tuple[list[str], list[str]]:
+    """Assignees and tags in use, for menus and datalists, cached until any ticket or tag changes."""
     # Both are DISTINCT scans over every ticket; any change to a ticket or a tag moves some version.
+    state = state or await board.board_state(mc.db)
     key = ("choices", tuple(state[s].version for s in STATUSES))
     cached = mc.fragments.get(key)
     if cached is None:

@@ -14,11 +14,11 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.autotag import clean_tags
-from app.columns import render_slots
+from app.columns import known_choices, render_slots
 from app.htmx import render, render_html, wants_fragment
 from app.routes.board import board_note, filter_from_url
 from app.state import app_state
-from app.store import board, tickets
+from app.store import tickets
 
 
 class NewTicketForm(msgspec.Struct, frozen=True):
@@ -88,7 +88,7 @@ async def form_page(request: Request[Any, Any, Any], form: NewTicketForm, errors
         errors=errors,
         labels=tickets.STATUS_LABELS,
         priorities=tickets.PRIORITY_LABELS,
-        assignees=await board.known_assignees(app_state(request).db),
+        assignees=(await known_choices(app_state(request)))[0],
     )
 
 

@@ -13,11 +13,12 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.autotag import clean_tags
+from app.columns import known_choices
 from app.db import Database
 from app.frame import frame_for
 from app.htmx import render, render_html, wants_fragment
 from app.state import app_state
-from app.store import board, links, queue, tickets, transcripts
+from app.store import links, queue, tickets, transcripts
 
 # The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
 SHOWN = 200
@@ -156,7 +157,7 @@ async def header_section(request: Request[Any, Any, Any], ticket: tickets.Ticket
     return HeaderSection(
         ticket=ticket,
         tags=await tickets.list_tags(db, ticket.id),
-        assignees=await board.known_assignees(db),
+        assignees=(await known_choices(app_state(request)))[0],
         statuses=tickets.STATUS_LABELS,
         priorities=tickets.PRIORITY_LABELS,
         can_write=can_write(request),
