@@ -9,7 +9,6 @@ write lock, so they are gap-free and unique however many posters and processes t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 import msgspec
 
 from app.db import Database
-from app.live import CommittedEvent, stamp
+from app.live import CommittedEvent, stamp, stop_task
 from app.store import queries
 
 log = logging.getLogger("mc.ingest")
@@ -81,11 +80,8 @@ class EventWriter:
 
     async def stop(self) -> None:
         """Commit what is waiting, then stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if not self._waiting.empty():
             await self._commit(self._drain())
 

@@ -211,11 +211,8 @@ class Poller:
 
     async def stop(self) -> None:
         """Stop watching."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         # A dedicated connection: data_version is per connection, and moves only when another one commits.
@@ -271,6 +268,14 @@ class Poller:
             await queries.broadcasts_prune(conn, before=stamp(timedelta(hours=1)))
             # Idempotency-Keys protect retries, which come within minutes; a day is plenty.
             await queries.ingest_keys_prune(conn, before=stamp(timedelta(days=1)))
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def stamp(ago: timedelta = timedelta(0)) -> str:

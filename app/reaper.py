@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from app.db import Database
+from app.live import stop_task
 from app.notify import LogNotifier, Notifier, notifier_for
 from app.settings import Settings
 from app.store import queue
@@ -157,11 +158,8 @@ class Reaper:
 
     async def stop(self) -> None:
         """Cancel the task, wait for it to end, and give up the lock."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         self.lock.release()
 
 

@@ -11,6 +11,7 @@ import msgspec
 from app.db import Database
 from app.store import queries, to_struct, to_structs
 from app.store.board import BoardFilter
+from app.store.tickets import Ticket
 
 MAX_ID = 2**63 - 1  # SQLite's largest rowid: "before this id" is the first page
 _CURSOR = re.compile(r"t1:([1-9][0-9]{0,18})")  # versioned, so the format can change without misreading old ones
@@ -41,17 +42,10 @@ class TicketList(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-class _Row(msgspec.Struct, frozen=True):
-    id: int
-    identifier: str
-    title: str
-    description: str
-    status: str
-    priority: int
-    assigned_to: str | None
-    created_at: str
-    updated_at: str
-    tags: str | None
+class _Row(Ticket, frozen=True):
+    """A ticket row with its tags as the query gives them (space-separated)."""
+
+    tags: str | None = None
 
     def item(self) -> TicketItem:
         return TicketItem(

@@ -270,3 +270,24 @@ def page(new_context: ContextFactory, console_errors: list[str]) -> Page:
     page = new_context(viewport={"width": 1280, "height": 800}).new_page()
     watch_console(page, console_errors)
     return page
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def serious_violations(page: Page, where: str | None = None) -> list[str]:
+    """Run axe on the page as it is now; one line per serious or critical violation, with up to 3 nodes."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    found = []
+    for violation in result["violations"]:
+        if violation.get("impact") not in BLOCKING_IMPACTS:
+            continue
+        nodes = "; ".join(f"{node['target']} {node['html'][:160]!r}" for node in violation["nodes"][:3])
+        found.append(
+            f"{where or page.url} [{violation['impact']}] {violation['id']}: {violation['help']} "
+            f"({len(violation['nodes'])} nodes) e.g. {nodes}"
+        )
+    return found

@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ContextFactory, Server, real_errors, serve_demo, watch_console
+from .conftest import ContextFactory, Server, real_errors, serious_violations, serve_demo, watch_console
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 PHONE: dict[str, Any] = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
-BLOCKING_IMPACTS = ("serious", "critical")
 CSRF_FIELD = re.compile(r'name="_csrf" value="([^"]+)"')
 
 
@@ -100,23 +98,6 @@ def open_board(page: Page, path: str = "/board") -> None:
     page.goto(path)
     expect(page.get_by_role("heading", level=1)).to_have_text("Board")
     page.wait_for_function("() => window.htmx && document.querySelector('#cards-backlog')")
-
-
-def serious_violations(page: Page, where: str) -> list[str]:
-    """Run axe on the page as it is now; one line per serious or critical violation, with up to 3 nodes."""
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    found = []
-    for violation in result["violations"]:
-        if violation.get("impact") not in BLOCKING_IMPACTS:
-            continue
-        nodes = "; ".join(f"{node['target']} {node['html'][:160]!r}" for node in violation["nodes"][:3])
-        found.append(
-            f"{where} [{violation['impact']}] {violation['id']}: {violation['help']} "
-            f"({len(violation['nodes'])} nodes) e.g. {nodes}"
-        )
-    return found
 
 
 def test_keys_navigate_the_board_and_open_a_card(page: Page, server: Server, console_errors: list[str]) -> None:

@@ -11,18 +11,16 @@ from playwright.sync_api import Page, expect
 
 from app.frame import NAV
 
-from .conftest import ContextFactory, Server, real_errors
+from .conftest import ContextFactory, Server, real_errors, serious_violations
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 DOCS = ROOT / "docs"
 COLUMNS = ("Backlog", "To do", "In progress", "Review", "Blocked", "Done")
 NAV_PAGES = tuple(href for href, _ in NAV)  # /, /board, /activity … /f1, /apps
 MISSING_TICKET = "/ticket/MC-999999"
 PHONE: dict[str, Any] = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
-BLOCKING_IMPACTS = ("serious", "critical")
 
 
 def active_text(page: Page) -> str:
@@ -48,22 +46,6 @@ def first_card_href(page: Page) -> str:
     href = page.locator("li.card > a").first.get_attribute("href")
     assert href and href.startswith("/ticket/"), href
     return href
-
-
-def serious_violations(page: Page) -> list[str]:
-    """Run axe on the loaded page; one line per serious or critical violation, with up to 3 nodes."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    found = []
-    for violation in result["violations"]:
-        if violation.get("impact") not in BLOCKING_IMPACTS:
-            continue
-        nodes = "; ".join(f"{node['target']} {node['html'][:160]!r}" for node in violation["nodes"][:3])
-        found.append(
-            f"{page.url} [{violation['impact']}] {violation['id']}: {violation['help']} "
-            f"({len(violation['nodes'])} nodes) e.g. {nodes}"
-        )
-    return found
 
 
 def test_login_link_logs_in_and_shows_the_board(new_context: ContextFactory, server: Server) -> None:
