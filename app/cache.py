@@ -17,17 +17,12 @@ class FragmentCache(Generic[V]):
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, V] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> V | None:
         """The value for `key`, or None."""
         value = self._items.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._items.move_to_end(key)
+        if value is not None:
+            self._items.move_to_end(key)
         return value
 
     def put(self, key: Hashable, value: V) -> V:

@@ -56,11 +56,6 @@ def more_url(status: str, filt: BoardFilter, last: Card, since: str) -> str:
     return f"/board/columns/{status}?{query + '&' if query else ''}{cursor}"
 
 
-def render_cards(cards: list[Card], live: frozenset[int]) -> str:
-    """Cards as list items (the load-more fragment reuses the card file)."""
-    return render_html("fragments/board/cards.html", cards=cards, live=live, priorities=PRIORITY_LABELS)
-
-
 async def _counts(mc: AppState, filt: BoardFilter, state: dict[str, board.ColumnState]) -> dict[str, int]:
     if not filt.active:
         return {s: state[s].n for s in STATUSES}

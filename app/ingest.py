@@ -19,7 +19,7 @@ import msgspec
 
 from app.db import Database
 from app.live import CommittedEvent, stamp, stop_task
-from app.store import queries
+from app.store import queries, to_structs
 
 log = logging.getLogger("mc.ingest")
 
@@ -118,7 +118,7 @@ class EventWriter:
         async with self.db.write() as conn:
             tickets = json.dumps(sorted({p.ticket_id for p in batch}))
             alive = {row["id"] async for row in queries.events_ticket_ids(conn, ids=tickets)}
-            last = {s.ticket_id: s.seq async for s in _structs(_Seqs, queries.events_last_seqs(conn, ids=tickets))}
+            last = {s.ticket_id: s.seq for s in await to_structs(_Seqs, queries.events_last_seqs(conn, ids=tickets))}
             known = await self._known_uuids(conn, batch)
             keys = await self._known_keys(conn, batch)
             new_keys: list[dict[str, Any]] = []
@@ -175,18 +175,13 @@ class EventWriter:
         pairs = [[p.ticket_id, e.uuid] for p in batch for e in p.events if e.uuid]
         if not pairs:
             return {}
-        rows = _structs(_Known, queries.events_known_uuids(conn, pairs=json.dumps(pairs)))
-        return {(k.ticket_id, k.uuid): k.seq async for k in rows}
+        rows = await to_structs(_Known, queries.events_known_uuids(conn, pairs=json.dumps(pairs)))
+        return {(k.ticket_id, k.uuid): k.seq for k in rows}
 
     @staticmethod
     async def _known_keys(conn: Any, batch: list[_Post]) -> dict[tuple[int, str], list[int]]:
         pairs = [[p.ticket_id, p.key] for p in batch if p.key]
         if not pairs:
             return {}
-        rows = _structs(_KnownKey, queries.events_known_keys(conn, pairs=json.dumps(pairs)))
-        return {(k.ticket_id, k.key): json.loads(k.seqs) async for k in rows}
-
-
-async def _structs(kind: Any, rows: Any) -> Any:
-    async for row in rows:
-        yield kind(**dict(row))
+        rows = await to_structs(_KnownKey, queries.events_known_keys(conn, pairs=json.dumps(pairs)))
+        return {(k.ticket_id, k.key): json.loads(k.seqs) for k in rows}

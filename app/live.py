@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ import msgspec
 
 from app.db import Database
 from app.htmx import render_html
-from app.store import queries
+from app.store import queries, to_structs
 from app.store.transcripts import summarise_event
 
 log = logging.getLogger("mc.live")
@@ -174,15 +173,6 @@ class Broker:
             self.publish(Topic.ticket(ticket_id), UNORDERED, sse_frame(f"ticket_{kind}", data))
 
 
-class _EventRow(msgspec.Struct, frozen=True):
-    id: int
-    ticket_id: int
-    seq: int
-    event_type: str
-    payload_json: str
-    ts: str
-
-
 class _BroadcastRow(msgspec.Struct, frozen=True):
     id: int
     kind: str
@@ -244,16 +234,15 @@ class Poller:
             ids = [row["id"] async for row in queries.events_ids_since(conn, after_id=self._last_event, limit=500)]
             others = [i for i in ids if i not in self.broker.published_rowids]
             if others:
-                rows = await _collect(_EventRow, queries.events_by_ids(conn, ids=json.dumps(others)))
-                self.broker.publish_events([CommittedEvent(r.id, r.ticket_id, r.seq, r.event_type, r.payload_json,
-                                                           r.ts) for r in rows])  # fmt: skip
+                rows = queries.events_by_ids(conn, ids=json.dumps(others))
+                self.broker.publish_events(await to_structs(CommittedEvent, rows))
             if ids:
                 self._last_event = ids[-1]
             self.broker.published_rowids = {i for i in self.broker.published_rowids if i > self._last_event}
             if len(ids) < 500:
                 break
         while True:
-            news = await _collect(
+            news = await to_structs(
                 _BroadcastRow, queries.broadcasts_since(conn, after_id=self._last_broadcast, limit=500)
             )
             for row in news:
@@ -264,6 +253,9 @@ class Poller:
                 break
 
     async def _prune(self) -> None:
+        # A PASSIVE auto-checkpoint can copy nothing while readers hold old snapshots, and the WAL grows:
+        # once a minute, copy it back and truncate it (under the process lock, like every write).
+        await self.db.checkpoint()
         async with self.db.write() as conn:
             await queries.broadcasts_prune(conn, before=stamp(timedelta(hours=1)))
             # Idempotency-Keys protect retries, which come within minutes; a day is plenty.
@@ -281,7 +273,3 @@ async def stop_task(task: asyncio.Task[Any] | None) -> None:
 def stamp(ago: timedelta = timedelta(0)) -> str:
     """A UTC time as the database writes them ('2026-11-27T23:41:05.123Z'), `ago` before now."""
     return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-async def _collect(kind: Callable[..., Any], rows: Any) -> list[Any]:
-    return [kind(**dict(row)) async for row in rows]

@@ -42,7 +42,7 @@ SELECT seq, event_type, payload_json, ts FROM ticket_events
 SELECT id FROM ticket_events WHERE id > :after_id ORDER BY id LIMIT :limit;
 
 -- name: events_by_ids(ids)
-SELECT e.id, e.ticket_id, e.seq, e.event_type, e.payload_json, e.ts
+SELECT e.id AS rowid, e.ticket_id, e.seq, e.event_type, e.payload_json, e.ts
   FROM json_each(:ids) j JOIN ticket_events e ON e.id = j.value ORDER BY e.id;
 
 -- name: events_last_rowid()$

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
 
 from app.htmx import wants_fragment
 from app.routes.api import JSON_ERRORS, WORKER
-from app.routes.tickets import CommentForm, find_ticket, queue_section, refuse, swap_or_back
+from app.routes.tickets import CommentForm, composer_text, find_ticket, queue_section, swap_or_back
 from app.state import app_state
 from app.store import queue, tickets
 
@@ -136,11 +136,9 @@ async def send_to_worker(
 ) -> Response[Any]:
     """The composer's "Send to worker": queue the text for the ticket's assignee (or any worker)."""
     ticket = await find_ticket(request, identifier)
-    body = data.body.strip()
-    if not body:
-        return refuse(400, "A message for the worker needs some text.")
-    if len(body) > 100_000:
-        return refuse(413, "A message can be at most 100,000 characters.")
+    body, problem = composer_text(data.body, "A message for the worker")
+    if problem:
+        return problem
     db = app_state(request).db
     await queue.enqueue(db, ticket.id, ticket.assigned_to, body)
     said = f"Sent to {ticket.assigned_to or 'any worker'}: it is queued."

@@ -311,6 +311,16 @@ async def edit_ticket(
     return swap_or_back(request, "fragments/ticket/header.html", ctx, ticket.identifier, "ticket", " ".join(edit.said))
 
 
+def composer_text(raw: str, what: str) -> tuple[str, Response[Any] | None]:
+    """The composer's text, or the 4xx that says what is wrong with it (`what`: "A comment", "A message")."""
+    body = raw.strip()
+    if not body:
+        return body, refuse(400, f"{what} needs some text.")
+    if len(body) > 100_000:
+        return body, refuse(413, f"{what} can be at most 100,000 characters.")
+    return body, None
+
+
 @post("/ticket/{identifier:str}/comments", cache=False)
 async def add_comment(
     request: Request[Any, Any, Any],
@@ -319,11 +329,9 @@ async def add_comment(
 ) -> Response[Any]:
     """Append a comment: the new comment's fragment for htmx, a redirect back for a plain form."""
     ticket = await find_ticket(request, identifier)
-    body = data.body.strip()
-    if not body:
-        return refuse(400, "A comment needs some text.")
-    if len(body) > 100_000:
-        return refuse(413, "A comment can be at most 100,000 characters.")
+    body, problem = composer_text(data.body, "A comment")
+    if problem:
+        return problem
     comment = await tickets.add_comment(app_state(request).db, ticket.id, request.user.name, body)
     if wants_fragment(request):
         html = render_html("fragments/ticket/comment.html", comment=comment)
