@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from app.db import Database, DatabaseError
+from app.relay import RelayError, check_reachable
 from app.settings import Settings, SettingsError, load_settings
 from app.store import tokens
 
@@ -56,6 +57,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     check_port_free(settings.host, settings.port)
+    if settings.redis_url:
+        check_reachable(settings.redis_url)
 
     async def prepare(db: Database) -> str:
         if await tokens.count_admin_tokens(db) == 0:
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             db=getattr(args, "db", None), host=getattr(args, "host", None), port=getattr(args, "port", None)
         )
         return int(args.run(settings, args))
-    except (CommandError, DatabaseError, SettingsError, tokens.TokenError) as exc:
+    except (CommandError, DatabaseError, RelayError, SettingsError, tokens.TokenError) as exc:
         print(f"mc: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

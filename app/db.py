@@ -8,7 +8,7 @@ import fcntl
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiosqlite
@@ -85,6 +85,8 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._lock_fd: int | None = None
+        # Told after every commit (the Redis relay rings other processes); must not block.
+        self.on_commit: Callable[[], None] | None = None
 
     async def open(self, migrate: bool = True) -> None:
         """Open the writer, check the file is ours, migrate, then open the readers."""
@@ -200,6 +202,8 @@ class Database:
                 await self._writer.execute("COMMIT")
             finally:
                 self._unlock_processes()
+            if self.on_commit is not None:
+                self.on_commit()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

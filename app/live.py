@@ -26,6 +26,7 @@ from app.store.transcripts import summarise_event
 log = logging.getLogger("mc.live")
 
 QUEUE_SIZE = 512  # frames a subscriber may have waiting before it is cut off as too slow
+PRUNE_EVERY_S = 60.0  # checkpoint the WAL and drop old broadcasts and idempotency keys this often
 UNORDERED = -1  # a frame that is not one of the ticket's numbered events (never skipped as already sent)
 
 
@@ -182,13 +183,15 @@ class _BroadcastRow(msgspec.Struct, frozen=True):
 
 
 class Poller:
-    """Publishes what other processes committed, and all broadcasts, by watching PRAGMA data_version."""
+    """Publishes what other processes committed, and all broadcasts, by watching PRAGMA data_version: every
+    `interval_s`, and at once when woken (by the Redis relay, which hears of every commit)."""
 
     def __init__(self, db: Database, broker: Broker, interval_s: float = 0.02) -> None:
         self.db = db
         self.broker = broker
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
         self._last_event = 0
         self._last_broadcast = 0
 
@@ -204,20 +207,32 @@ class Poller:
         await stop_task(self._task)
         self._task = None
 
+    def wake(self) -> None:
+        """Look now rather than at the next tick (many wakes before the look coalesce into one)."""
+        self._woken.set()
+
+    async def _tick(self) -> None:
+        # A timer that sets the same event: no task per tick.
+        timer = asyncio.get_running_loop().call_later(self.interval_s, self._woken.set)
+        await self._woken.wait()
+        timer.cancel()
+        self._woken.clear()
+
     async def _run(self) -> None:
         # A dedicated connection: data_version is per connection, and moves only when another one commits.
         conn = await self.db.extra_reader()
         try:
             version = await queries.data_version(conn)
-            ticks = 0
+            loop = asyncio.get_running_loop()
+            pruned = loop.time()
             while True:
-                await asyncio.sleep(self.interval_s)
+                await self._tick()
                 now = await queries.data_version(conn)
                 if now != version:
                     version = now
                     await self.catch_up(conn)
-                ticks += 1
-                if ticks % 3000 == 0:  # about once a minute at 20 ms
+                if loop.time() - pruned >= PRUNE_EVERY_S:
+                    pruned = loop.time()
                     await self._prune()
         except asyncio.CancelledError:
             raise

@@ -24,6 +24,7 @@ from app.htmx import render
 from app.ingest import EventWriter
 from app.live import Broker, Poller
 from app.reaper import Reaper
+from app.relay import RedisRelay
 from app.routes import api, board, create, events, health, links, login, pages, palette, queue, stream, tickets
 from app.security import add_security_headers
 from app.settings import Settings, load_settings, parse_wip_limits
@@ -90,10 +91,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         wip_limits=parse_wip_limits(settings.wip_limits),
         broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients)),
         writer=EventWriter(database, broker.publish_events),
-        poller=Poller(database, broker, settings.live_poll_ms / 1000),
+        poller=(
+            poller := Poller(
+                database, broker, settings.live_fallback_poll_s if settings.redis_url else settings.live_poll_ms / 1000
+            )
+        ),
         ticket_ids=FragmentCache(4096),
     )
 
+    relay = RedisRelay(settings.redis_url, settings.db_path, poller.wake) if settings.redis_url else None
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
 
     async def open_db(app: Litestar) -> None:
@@ -101,6 +107,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await database.open()
         mc.writer.start()
         await mc.poller.start()
+        if relay is not None:
+            await relay.start()
+            database.on_commit = relay.committed
         # Full garbage collections over thousands of long-lived objects (open streams, caches) paused the
         # event loop for 150-500 ms in the fan-out benchmark: keep what start-up made out of them, and
         # collect the young generation less often.
@@ -108,6 +117,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         gc.set_threshold(20_000, 20, 20)
 
     async def close_db(app: Litestar) -> None:
+        if relay is not None:
+            database.on_commit = None
+            await relay.stop()
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting
         await database.close()

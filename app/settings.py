@@ -50,8 +50,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Seconds between keep-alive comments on an idle stream; a client that cannot take one in this time
     # is treated as gone. At most 30.
     sse_heartbeat_s: int = 15
-    # How often each process looks for commits made by other processes (ms).
+    # How often each process looks for commits made by other processes (ms), when MC_REDIS_URL is empty.
     live_poll_ms: int = 20
+    # Redis (redis://host:port/db) that tells every server process of each commit at once; empty: no Redis,
+    # each process polls SQLite every MC_LIVE_POLL_MS. SQLite stays the only record either way.
+    redis_url: str = ""
+    # With MC_REDIS_URL: seconds between the fallback looks into SQLite that still catch what no ring
+    # announced (Redis down, or a writer without MC_REDIS_URL such as `mc demo`).
+    live_fallback_poll_s: float = 2.0
     # Soft work-in-progress limits per board column, like "in_progress=5,review=3"; empty means none.
     wip_limits: str = ""
     # A queued message that fails (or whose lease runs out) this many times is dead-lettered.
@@ -141,5 +147,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("MC_SSE_MAX_TOTAL_CLIENTS and MC_SSE_MAX_TAIL_CLIENTS must be at least 1")
     if not 1 <= settings.live_poll_ms <= 5000:
         raise SettingsError("MC_LIVE_POLL_MS must be 1-5000")
+    if not 0.05 <= settings.live_fallback_poll_s <= 600:
+        raise SettingsError("MC_LIVE_FALLBACK_POLL_S must be 0.05-600 seconds")
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"MC_REDIS_URL must start with redis://, rediss:// or unix://, not {settings.redis_url!r}")
     parse_wip_limits(settings.wip_limits)
     return settings
