@@ -221,3 +221,32 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
         assert seqs == list(range(1, len(seqs) + 1))
     finally:
         again.stop()
+
+
+def close_wait_sockets(port: int) -> list[str]:
+    """What `ss` lists in CLOSE-WAIT on the server's port: connections the peer closed and the server did not."""
+    out = subprocess.run(["ss", "-Htn", "state", "close-wait", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return out.stdout.splitlines()
+
+
+def test_many_clients_hanging_up_leave_no_close_wait_and_every_slot_free(tmp_path: Path) -> None:
+    for live in serve(tmp_path, sse_max_total_clients="30", sse_heartbeat_s="1"):
+        port = int(live.server.base_url.rsplit(":", 1)[1])
+        paths = ["/api/v1/stream", "/api/v1/tickets/MC-1/stream"]
+        held = [live.stream(paths[n % 2]) for n in range(30)]
+        assert all(s.status == 200 for s in held)
+        assert live.stream("/api/v1/stream").status == 503, "the bucket is full"
+        for s in held[:10]:
+            s.reset()  # RST
+        for s in held[10:20]:
+            s.close()  # FIN
+        live.post({"type": "step"})  # something to write to every stream still open
+        deadline = time.monotonic() + 3  # one heartbeat (1 s), with room for a loaded machine
+        while close_wait_sockets(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert close_wait_sockets(port) == []
+        again = [live.stream(paths[n % 2]) for n in range(20)]
+        assert [s.status for s in again] == [200] * 20, "all 20 slots came back"
+        for s in held[20:] + again:
+            s.close()
