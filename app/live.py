@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,8 @@ import msgspec
 
 from app.db import Database
 from app.htmx import render_html
-from app.store import queries, to_structs
+from app.store import live as store
+from app.store.live import CommittedEvent
 from app.store.transcripts import summarise_event
 
 log = logging.getLogger("mc.live")
@@ -84,17 +84,6 @@ class Bucket:
     def release(self) -> None:
         """Give a slot back."""
         self.open = max(0, self.open - 1)
-
-
-class CommittedEvent(msgspec.Struct, frozen=True):
-    """A worker event as committed: enough to render its row and its tail line."""
-
-    rowid: int
-    ticket_id: int
-    seq: int
-    event_type: str
-    payload_json: str
-    ts: str
 
 
 def event_frames(event: CommittedEvent) -> tuple[bytes, bytes]:
@@ -174,14 +163,6 @@ class Broker:
             self.publish(Topic.ticket(ticket_id), UNORDERED, sse_frame(f"ticket_{kind}", data))
 
 
-class _BroadcastRow(msgspec.Struct, frozen=True):
-    id: int
-    kind: str
-    ticket_id: int | None
-    identifier: str | None
-    body: str
-
-
 class Poller:
     """Publishes what other processes committed, and all broadcasts, by watching PRAGMA data_version: every
     `interval_s`, and at once when woken (by the Redis relay, which hears of every commit)."""
@@ -198,8 +179,7 @@ class Poller:
     async def start(self) -> None:
         """Begin watching from what is committed now."""
         async with self.db.read() as conn:
-            self._last_event = int(await queries.events_last_rowid(conn))
-            self._last_broadcast = int(await queries.broadcasts_last_rowid(conn))
+            self._last_event, self._last_broadcast = await store.last_rowids(conn)
         self._task = asyncio.create_task(self._run(), name="mc-live-poller")
 
     async def stop(self) -> None:
@@ -222,12 +202,12 @@ class Poller:
         # A dedicated connection: data_version is per connection, and moves only when another one commits.
         conn = await self.db.extra_reader()
         try:
-            version = await queries.data_version(conn)
+            version = await store.data_version(conn)
             loop = asyncio.get_running_loop()
             pruned = loop.time()
             while True:
                 await self._tick()
-                now = await queries.data_version(conn)
+                now = await store.data_version(conn)
                 if now != version:
                     version = now
                     await self.catch_up(conn)
@@ -246,20 +226,17 @@ class Poller:
     async def catch_up(self, conn: Any) -> None:
         """Publish events and broadcasts committed since the last look."""
         while True:
-            ids = [row["id"] async for row in queries.events_ids_since(conn, after_id=self._last_event, limit=500)]
+            ids = await store.event_rowids_since(conn, self._last_event, 500)
             others = [i for i in ids if i not in self.broker.published_rowids]
             if others:
-                rows = queries.events_by_ids(conn, ids=json.dumps(others))
-                self.broker.publish_events(await to_structs(CommittedEvent, rows))
+                self.broker.publish_events(await store.events_by_rowids(conn, others))
             if ids:
                 self._last_event = ids[-1]
             self.broker.published_rowids = {i for i in self.broker.published_rowids if i > self._last_event}
             if len(ids) < 500:
                 break
         while True:
-            news = await to_structs(
-                _BroadcastRow, queries.broadcasts_since(conn, after_id=self._last_broadcast, limit=500)
-            )
+            news = await store.broadcasts_since(conn, self._last_broadcast, 500)
             for row in news:
                 self.broker.publish_broadcast(row.id, row.kind, row.ticket_id, row.identifier, row.body)
             if news:
@@ -272,9 +249,9 @@ class Poller:
         # once a minute, copy it back and truncate it (under the process lock, like every write).
         await self.db.checkpoint()
         async with self.db.write() as conn:
-            await queries.broadcasts_prune(conn, before=stamp(timedelta(hours=1)))
-            # Idempotency-Keys protect retries, which come within minutes; a day is plenty.
-            await queries.ingest_keys_prune(conn, before=stamp(timedelta(days=1)))
+            # Every process reads a broadcast within a poll; Idempotency-Keys protect retries, which come
+            # within minutes: an hour and a day are plenty.
+            await store.prune(conn, stamp(timedelta(hours=1)), stamp(timedelta(days=1)))
 
 
 async def stop_task(task: asyncio.Task[Any] | None) -> None:
