@@ -16,7 +16,7 @@ from typing import TypeVar
 from app.db import Database, DatabaseError
 from app.relay import RelayError, check_reachable
 from app.settings import Settings, SettingsError, load_settings
-from app.store import tokens
+from app.store import admin, tokens
 
 T = TypeVar("T")
 
@@ -135,7 +135,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     """Copy the live database to a new file."""
     dest = Path(args.dest).resolve()
-    with_database(settings, lambda db: db.backup(dest))
+    with_database(settings, lambda db: admin.backup(db, dest))
     print(f"Backed up {settings.db_path} to {dest} ({dest.stat().st_size:,} bytes).")
     return 0
 

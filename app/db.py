@@ -66,7 +66,7 @@ def _check_file(path: Path) -> None:
             raise DatabaseError(f"{path} is not an SQLite database")
 
 
-def _check_backup_target(dest: Path) -> None:
+def check_backup_target(dest: Path) -> None:
     """A backup goes to a new file in an existing folder."""
     if dest.exists():
         raise DatabaseError(f"{dest} already exists: choose a new file for the backup")
@@ -232,26 +232,14 @@ class Database:
             finally:
                 self._unlock_processes()
 
-    async def backup(self, dest: Path) -> None:
-        """Write a consistent copy of the live database to `dest` (VACUUM INTO; readers keep going)."""
-        from app.store import queries  # the store loads sql/ once; imported here to avoid a cycle
-
-        _check_backup_target(dest)
+    @contextlib.asynccontextmanager
+    async def idle_writer(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer outside any transaction, with no other write of this process running (for VACUUM INTO,
+        which reads a snapshot and so needs no lock across processes)."""
         if self._writer is None:
             raise DatabaseError("the database is not open")
         async with self._write_lock:
-            try:
-                await queries.vacuum_into(self._writer, dest=str(dest))
-            except sqlite3.Error as exc:
-                raise DatabaseError(f"backup to {dest} failed: {exc}") from None
-
-    async def info(self) -> dict[str, object]:
-        """What /healthz reports: reachable, journal mode, SQLite version (one query on a reader)."""
-        from app.store import queries
-
-        async with self.read() as conn:
-            row = await queries.health(conn)
-        return dict(row)
+            yield self._writer
 
     async def close(self) -> None:
         """Close readers, then the writer (whose close may checkpoint, so under the lock)."""

@@ -11,7 +11,7 @@ import pytest
 
 from app import db as dbmod
 from app.db import Database, DatabaseError, split_statements
-from app.store import queries, tickets
+from app.store import admin, queries, tickets
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def test_a_new_database_is_in_wal_mode_with_every_migration_recorded(tmp_path: P
     async def check() -> tuple[int, str, int]:
         database = await opened(tmp_path / "mc.db")
         version = await database.schema_version()
-        info = await database.info()
+        info = await admin.health(database)
         await database.close()
         return version, str(info["journal_mode"]), len(dbmod.list_migrations())
 
@@ -185,9 +185,9 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
     async def backup() -> None:
         database = await opened(tmp_path / "mc.db")
         await tickets.create_ticket(database, "MC", "saved")
-        await database.backup(tmp_path / "copy.db")
+        await admin.backup(database, tmp_path / "copy.db")
         with pytest.raises(DatabaseError, match="already exists"):
-            await database.backup(tmp_path / "copy.db")
+            await admin.backup(database, tmp_path / "copy.db")
         await database.close()
 
     run(backup())

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 
 from app.htmx import render
 from app.state import app_state
-from app.store import board, ops, tickets
+from app.store import admin, board, ops, tickets
 
 PAGE = "templates/page.html"
 
@@ -66,7 +66,7 @@ class EmptyPage(msgspec.Struct, frozen=True):
 async def overview(request: Request[Any, Any, Any]) -> Response[str]:
     """Health, ticket counts, workers, queue and tasks at a glance."""
     db = app_state(request).db
-    info = await db.info()
+    info = await admin.health(db)
     counts = {status: column.n for status, column in (await board.board_state(db)).items()}
     ctx = OverviewPage(
         title="Overview",
