@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 import urllib.parse
@@ -164,6 +165,9 @@ class AuthMiddleware:
         if bucket is not None and bucket.open >= bucket.cap:
             # Over the cap, say so before spending a database lookup on who is asking: knocking clients
             # must not crowd out page renders. (The handler takes the slot, and checks again.)
+            hold = state.broker.refusals.hold(time.monotonic())
+            if hold:
+                await asyncio.sleep(hold)
             await _send_over_cap(send)
             return
         principal = await self._resolve(scope, state)

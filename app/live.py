@@ -86,6 +86,27 @@ class Bucket:
         self.open = max(0, self.open - 1)
 
 
+class RefusalPacer:
+    """Over-cap refusals are answered at once up to `free_per_s` a second; past that (a reconnect storm, from
+    clients that ignore `retry: 30000`) each is held `hold_s` before it goes out. A client that knocks again
+    the moment it is refused then knocks at most 1/hold_s times a second, and page renders keep the CPU.
+    The hold stays well inside the 100 ms an over-cap answer may take."""
+
+    def __init__(self, free_per_s: int = 200, hold_s: float = 0.025) -> None:
+        self.free_per_s = free_per_s
+        self.hold_s = hold_s
+        self._second = 0
+        self._count = 0
+
+    def hold(self, now: float) -> float:
+        """How long to hold this refusal (`now`: a monotonic clock's seconds)."""
+        second = int(now)
+        if second != self._second:
+            self._second, self._count = second, 0
+        self._count += 1
+        return 0.0 if self._count <= self.free_per_s else self.hold_s
+
+
 def event_frames(event: CommittedEvent) -> tuple[bytes, bytes]:
     """The ticket stream's frame (the activity row's HTML) and the tail's frame (a text line), made once."""
     row = summarise_event(event.seq, event.event_type, event.payload_json, event.ts)
@@ -103,6 +124,7 @@ class Broker:
         # starve the broadcast streams (nor page renders, which need no slot at all).
         self.streams = Bucket("streams", total_cap)
         self.tails = Bucket("tails", tail_cap)
+        self.refusals = RefusalPacer()
         self.published_rowids: set[int] = set()
 
     def bucket_for(self, path: str, query: bytes) -> Bucket | None:
