@@ -97,9 +97,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             )
         ),
         ticket_ids=FragmentCache(4096),
+        relay=RedisRelay(settings.redis_url, settings.db_path, poller.wake) if settings.redis_url else None,
     )
 
-    relay = RedisRelay(settings.redis_url, settings.db_path, poller.wake) if settings.redis_url else None
+    relay = mc.relay
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
 
     async def open_db(app: Litestar) -> None:

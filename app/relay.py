@@ -80,6 +80,11 @@ class RedisRelay:
         await stop_task(self._ringer)
         await self._disconnect()
 
+    @property
+    def connected(self) -> bool:
+        """Whether rings are being heard now (False while reconnecting)."""
+        return self._backend is not None
+
     def committed(self) -> None:
         """Called after every commit: ring once, or once more after the ring in flight (rings coalesce)."""
         if self._ringer is not None and not self._ringer.done():

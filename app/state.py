@@ -12,6 +12,7 @@ from app.cache import FragmentCache, Recent
 from app.db import Database
 from app.ingest import EventWriter
 from app.live import Broker, Poller
+from app.relay import RedisRelay
 from app.settings import Settings
 
 
@@ -30,6 +31,8 @@ class AppState:
     broker: Broker
     writer: EventWriter
     poller: Poller
+    # Rings every process at each commit when MC_REDIS_URL is set; None: each process polls SQLite.
+    relay: RedisRelay | None
     # Identifier -> ticket row id for event posts (identifiers are never reused).
     ticket_ids: FragmentCache[int]
 

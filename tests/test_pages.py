@@ -155,6 +155,7 @@ def test_healthz_reports_database_and_journal_mode(client) -> None:  # type: ign
     assert body["status"] == "ok" and body["database"] == "reachable"
     assert body["journal_mode"] == "wal"
     assert body["sqlite_version"].count(".") == 2
+    assert body["live"] == "poll", "no MC_REDIS_URL: each process polls SQLite"
 
 
 def test_empty_pages_say_what_will_fill_them(harness: Harness) -> None:

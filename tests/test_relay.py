@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,9 +82,14 @@ def test_a_process_hears_its_own_broadcasts_at_once_with_redis(tmp_path: Path, r
 def test_with_redis_gone_the_fallback_poll_still_delivers(tmp_path: Path, redis: RedisServer) -> None:
     for a, b in two_servers(tmp_path, redis.url, fallback_s="0.5"):
         on_b = b.stream("/api/v1/tickets/MC-1/stream")
+        assert b.http.get("/healthz").json()["live"] == "redis"
         redis.stop()
         assert a.post({"type": "step"}).status_code == 201, "a write does not need Redis"
         assert [int(f.id) for f in on_b.events(1, kind="ticket_event", timeout=10)] == [1]
+        deadline = time.monotonic() + 5
+        while b.http.get("/healthz").json()["live"] == "redis" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert b.http.get("/healthz").json()["live"] == "redis unreachable, polling"
         on_b.close()
 
 

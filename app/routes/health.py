@@ -13,13 +13,16 @@ from app.store import admin
 
 @get("/healthz", media_type=MediaType.JSON, cache=False)
 async def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
-    """Status, database reachability, journal mode and SQLite version (queried, not assumed)."""
+    """Status, database reachability, journal mode and SQLite version (queried, not assumed), and how live
+    updates travel between processes ("poll", "redis", or "redis unreachable, polling")."""
     try:
         info = await admin.health(app_state(request).db)
     except Exception as exc:
         body: dict[str, object] = {"status": "error", "database": "unreachable", "detail": str(exc)}
         return Response(body, status_code=503, media_type=MediaType.JSON)
-    return Response({"status": "ok", "database": "reachable", **info}, media_type=MediaType.JSON)
+    relay = app_state(request).relay
+    live = "poll" if relay is None else ("redis" if relay.connected else "redis unreachable, polling")
+    return Response({"status": "ok", "database": "reachable", **info, "live": live}, media_type=MediaType.JSON)
 
 
 ROUTES = [healthz]
