@@ -1,16 +1,24 @@
 """Worker events in: group commit through the single writer, gap-free seqs, idempotent retries.
 
-Each POST puts its events on a queue and waits. One task takes everything waiting and commits it in one
+Each POST puts its events on a queue and waits. One task takes everything waiting and writes it with one
+statement, then what arrived meanwhile with another (a few rounds at most), and commits them in one
 transaction (one fsync with synchronous=FULL), so durability costs a fraction of what a commit per event
 would. Seqs come from the ticket's last seq inside that BEGIN IMMEDIATE transaction, under the process-wide
 write lock, so they are gap-free and unique however many posters and processes there are.
+
+Every trip to SQLite's thread waits for the event loop (and the GIL) to come back to the writer, so a batch
+makes as few as it can: the writer remembers each ticket's last seq and the table's last rowid from its
+previous batch, and one statement inserts the batch only if that is still so (and no uuid or
+Idempotency-Key in it is already stored). When anything else was written in between (another process, a
+deleted ticket, a retry), that statement inserts nothing and the batch reads the current state and goes the
+long way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,16 +26,22 @@ from typing import Any
 import msgspec
 
 from app.db import Database
-from app.live import CommittedEvent, stamp, stop_task
-from app.store import queries, to_structs
+from app.live import stamp, stop_task
+from app.store import queries, run_once, structs_once
+from app.store.live import CommittedEvent
 
 log = logging.getLogger("mc.ingest")
 
-MAX_BATCH = 2000  # events in one transaction; more waiting go in the next one
+MAX_BATCH = 2000  # events in one statement; more waiting go in the next one
+MAX_ROUNDS = 4  # statements in one transaction, each taking what arrived during the last; then COMMIT
+REMEMBERED_TICKETS = 4096  # tickets whose last seq the writer keeps between batches; past that it starts over
 
 
-class IncomingEvent(msgspec.Struct, frozen=True):
-    """One stream-json event as posted: its type, the whole object as JSON, and the agent's uuid if any."""
+class IncomingEvent(msgspec.Struct, frozen=True, gc=False):
+    """One stream-json event as posted: its type, the whole object as JSON, and the agent's uuid if any.
+
+    gc=False (as for the other plain rows here): strings only, never in a cycle, and a batch makes hundreds,
+    which would otherwise bring on the collector's passes (each one pauses the event loop)."""
 
     event_type: str
     payload_json: str
@@ -48,18 +62,19 @@ class _Post:
     )
 
 
-class _Seqs(msgspec.Struct, frozen=True):
+class _Start(msgspec.Struct, frozen=True, gc=False):
     ticket_id: int
     seq: int
+    last_rowid: int
 
 
-class _Known(msgspec.Struct, frozen=True):
+class _Known(msgspec.Struct, frozen=True, gc=False):
     ticket_id: int
     uuid: str
     seq: int
 
 
-class _KnownKey(msgspec.Struct, frozen=True):
+class _KnownKey(msgspec.Struct, frozen=True, gc=False):
     ticket_id: int
     key: str
     seqs: str
@@ -73,6 +88,10 @@ class EventWriter:
         self.publish = publish
         self._waiting: asyncio.Queue[_Post] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # What this writer's last batch left: each ticket's last seq, and the table's last rowid. Only a guess
+        # for the next batch, checked by the statement that inserts it.
+        self._last_seqs: dict[int, int] = {}
+        self._last_rowid: int | None = None
 
     def start(self) -> None:
         """Start the writer task."""
@@ -103,79 +122,98 @@ class EventWriter:
         while True:
             first = await self._waiting.get()
             self._waiting.put_nowait(first)  # back in line, so the batch keeps arrival order
-            batch = self._drain()
-            try:
-                await self._commit(batch)
-            except Exception as exc:  # the posts learn of it; the writer carries on with the next batch
-                log.exception("event batch of %d posts failed", len(batch))
-                for post in batch:
-                    if not post.done.done():
-                        post.done.set_exception(exc)
+            await self._commit(self._drain())
 
     async def _commit(self, batch: list[_Post]) -> None:
-        answers: dict[int, tuple[list[int], bool]] = {}
-        rows: list[dict[str, Any]] = []
-        async with self.db.write() as conn:
-            tickets = json.dumps(sorted({p.ticket_id for p in batch}))
-            alive = {row["id"] async for row in queries.events_ticket_ids(conn, ids=tickets)}
-            last = {s.ticket_id: s.seq for s in await to_structs(_Seqs, queries.events_last_seqs(conn, ids=tickets))}
-            known = await self._known_uuids(conn, batch)
-            keys = await self._known_keys(conn, batch)
-            new_keys: list[dict[str, Any]] = []
-            now = stamp()
-            for index, post in enumerate(batch):
-                if post.ticket_id not in alive:
-                    continue
-                if post.key and (post.ticket_id, post.key) in keys:
-                    answers[index] = (keys[(post.ticket_id, post.key)], False)
-                    continue
-                seqs, fresh = [], False
-                for event in post.events:
-                    seen = known.get((post.ticket_id, event.uuid)) if event.uuid else None
-                    if seen is None:
-                        seen = last.get(post.ticket_id, 0) + 1
-                        last[post.ticket_id] = seen
-                        fresh = True
-                        if event.uuid:
-                            known[(post.ticket_id, event.uuid)] = seen
-                        rows.append({"ticket_id": post.ticket_id, "seq": seen, "event_type": event.event_type,
-                                     "payload_json": event.payload_json, "uuid": event.uuid, "ts": now})  # fmt: skip
-                    seqs.append(seen)
-                answers[index] = (seqs, fresh)
-                if post.key:
-                    keys[(post.ticket_id, post.key)] = seqs
-                    new_keys.append({"ticket_id": post.ticket_id, "key": post.key, "seqs": json.dumps(seqs)})
-            if rows:
-                await queries.events_insert(conn, rows)
-            if new_keys:
-                await queries.events_insert_keys(conn, new_keys)
-            first_rowid = await self._first_rowid(conn, len(rows))
+        """Write a batch, and the posts that arrive while it is being written, in one transaction (at most
+        MAX_ROUNDS statements, one fsync for all); then answer them all. If it fails, they learn why and the
+        writer carries on."""
+        rounds: list[tuple[list[_Post], _Plan]] = []
+        taken = batch
+        try:
+            async with self.db.write() as conn:
+                while True:
+                    rounds.append((batch, await self._insert(conn, batch)))
+                    if self._waiting.empty() or len(rounds) >= MAX_ROUNDS:
+                        break
+                    batch = self._drain()
+                    taken = [*taken, *batch]
+        except BaseException as exc:  # rolled back (or the writer was cancelled): its posters learn why
+            self._last_rowid = None  # what its rounds remembered may not be so
+            reason = exc if isinstance(exc, Exception) else RuntimeError("the event writer stopped")
+            for post in taken:
+                if not post.done.done():
+                    post.done.set_exception(reason)
+            if reason is not exc:
+                raise  # cancelled: the writer stops
+            log.exception("event batch of %d posts failed", len(taken))  # and the writer carries on
+            return
         # Committed: only now do the posters hear back, and only now do streams see the events.
-        for index, post in enumerate(batch):
-            if index in answers:
-                post.done.set_result(answers[index])
-            else:
-                post.done.set_exception(TicketGone(post.ticket_id))
-        committed = [
-            CommittedEvent(first_rowid + i, r["ticket_id"], r["seq"], r["event_type"], r["payload_json"], r["ts"])
-            for i, r in enumerate(rows)
-        ]
-        self.publish(committed)
+        for batch, planned in rounds:
+            for index, post in enumerate(batch):
+                if index in planned.answers:
+                    post.done.set_result(planned.answers[index])
+                else:
+                    post.done.set_exception(TicketGone(post.ticket_id))
+        for _batch, planned in rounds:
+            self.publish(planned.committed)
 
-    @staticmethod
-    async def _first_rowid(conn: Any, count: int) -> int:
-        # One executemany of `count` rows in our own write transaction took consecutive rowids ending at
-        # last_insert_rowid(): no other connection can write in between.
-        if not count:
-            return 0
-        return int(await queries.events_last_insert_rowid(conn)) - count + 1
+    async def _insert(self, conn: Any, batch: list[_Post]) -> _Plan:
+        """One batch inside the transaction: the short way if nothing changed since the last, else the long."""
+        planned = await self._insert_if_unchanged(conn, batch)
+        if planned is None:
+            planned = await self._insert_after_reading(conn, batch)
+        if planned.new_keys:
+            await run_once(conn, queries.events_insert_keys, keys=_json(planned.new_keys))
+        self._remember(planned)
+        return planned
+
+    async def _insert_if_unchanged(self, conn: Any, batch: list[_Post]) -> _Plan | None:
+        """One statement: the batch as if nothing changed since the last one; None if something did."""
+        tickets = {p.ticket_id for p in batch}
+        if self._last_rowid is None or not tickets <= self._last_seqs.keys():
+            return None
+        start = [_Start(t, self._last_seqs[t], self._last_rowid) for t in tickets]
+        planned = _plan(batch, start, {}, {})
+        if not planned.rows:
+            return None
+        try:
+            await run_once(
+                conn,
+                queries.events_insert_if_unchanged,
+                **planned.insert_params(),
+                last_rowid=self._last_rowid,
+                tickets=_json([[t, self._last_seqs[t]] for t in tickets]),
+                uuids=_json([[row[1], row[6]] for row in planned.rows if row[6]]),
+                keys=_json([[p.ticket_id, p.key] for p in batch if p.key]),
+            )
+        except sqlite3.IntegrityError:  # something changed; the statement inserted nothing
+            return None
+        return planned
+
+    async def _insert_after_reading(self, conn: Any, batch: list[_Post]) -> _Plan:
+        """The long way: read the tickets' last seqs, known uuids and keys, then insert what is new."""
+        tickets = _json(sorted({p.ticket_id for p in batch}))
+        start = await structs_once(_Start, conn, queries.events_batch_start, ids=tickets)
+        known = await self._known_uuids(conn, batch)
+        keys = await self._known_keys(conn, batch)
+        planned = _plan(batch, start, known, keys)
+        if planned.rows:
+            await run_once(conn, queries.events_insert, **planned.insert_params())
+        return planned
+
+    def _remember(self, planned: _Plan) -> None:
+        if len(self._last_seqs) > REMEMBERED_TICKETS:
+            self._last_seqs.clear()
+        self._last_seqs.update(planned.last_seqs)
+        self._last_rowid = planned.last_rowid
 
     @staticmethod
     async def _known_uuids(conn: Any, batch: list[_Post]) -> dict[tuple[int, str | None], int]:
         pairs = [[p.ticket_id, e.uuid] for p in batch for e in p.events if e.uuid]
         if not pairs:
             return {}
-        rows = await to_structs(_Known, queries.events_known_uuids(conn, pairs=json.dumps(pairs)))
+        rows = await structs_once(_Known, conn, queries.events_known_uuids, pairs=_json(pairs))
         return {(k.ticket_id, k.uuid): k.seq for k in rows}
 
     @staticmethod
@@ -183,5 +221,76 @@ class EventWriter:
         pairs = [[p.ticket_id, p.key] for p in batch if p.key]
         if not pairs:
             return {}
-        rows = await to_structs(_KnownKey, queries.events_known_keys(conn, pairs=json.dumps(pairs)))
-        return {(k.ticket_id, k.key): json.loads(k.seqs) for k in rows}
+        rows = await structs_once(_KnownKey, conn, queries.events_known_keys, pairs=_json(pairs))
+        return {(k.ticket_id, k.key): msgspec.json.decode(k.seqs, type=list[int]) for k in rows}
+
+
+@dataclass
+class _Plan:
+    """What one batch writes, answers and publishes."""
+
+    answers: dict[int, tuple[list[int], bool]] = field(default_factory=dict)  # by the post's index
+    # As events_insert takes them: [id, ticket_id, seq, event_type, payload offset, payload length, uuid] per
+    # row, the payloads one after the other in one blob (so not escaped into JSON), one timestamp for all.
+    rows: list[tuple[int, int, int, str, int, int, str | None]] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list)
+    ts: str = ""
+    new_keys: list[tuple[int, str, list[int]]] = field(default_factory=list)  # as events_insert_keys
+    committed: list[CommittedEvent] = field(default_factory=list)
+    last_seqs: dict[int, int] = field(default_factory=dict)  # each live ticket's last seq after the batch
+    last_rowid: int | None = None  # the table's last rowid after the batch (None: no live ticket to tell)
+
+    def insert_params(self) -> dict[str, Any]:
+        """The parameters of events_insert (and events_insert_if_unchanged) for these rows."""
+        return {"rows": _json(self.rows), "payloads": b"".join(self.payloads), "ts": self.ts}
+
+
+def _plan(
+    batch: list[_Post],
+    start: list[_Start],
+    known: dict[tuple[int, str | None], int],
+    keys: dict[tuple[int, str], list[int]],
+) -> _Plan:
+    """Give out seqs and rowids for a batch, inside its write transaction: repeats get their first seqs back."""
+    planned = _Plan(ts=stamp())
+    rows, payloads, committed, now, offset = planned.rows, planned.payloads, planned.committed, planned.ts, 1
+    last = {s.ticket_id: s.seq for s in start}
+    # No other connection writes while we hold the write transaction, and rowids are not AUTOINCREMENT:
+    # the rows after the table's last one are ours to number.
+    rowid = start[0].last_rowid if start else 0
+    for index, post in enumerate(batch):
+        ticket_id, key = post.ticket_id, post.key
+        if ticket_id not in last:
+            continue
+        if key and (ticket_id, key) in keys:
+            planned.answers[index] = (keys[(ticket_id, key)], False)
+            continue
+        seq, seqs, fresh = last[ticket_id], [], False
+        for event in post.events:
+            uuid = event.uuid
+            seen = known.get((ticket_id, uuid)) if uuid else None
+            if seen is None:
+                seq += 1
+                rowid += 1
+                seen, fresh = seq, True
+                if uuid:
+                    known[(ticket_id, uuid)] = seq
+                payload = event.payload_json.encode()
+                rows.append((rowid, ticket_id, seq, event.event_type, offset, len(payload), uuid))
+                payloads.append(payload)
+                offset += len(payload)
+                committed.append(CommittedEvent(rowid, ticket_id, seq, event.event_type, event.payload_json, now))
+            seqs.append(seen)
+        last[ticket_id] = seq
+        planned.answers[index] = (seqs, fresh)
+        if key:
+            keys[(ticket_id, key)] = seqs
+            planned.new_keys.append((ticket_id, key, seqs))
+    planned.last_seqs = last
+    planned.last_rowid = rowid if start else None
+    return planned
+
+
+def _json(value: Any) -> str:
+    """A query parameter as JSON text (SQLite's json_each reads text, not a blob)."""
+    return msgspec.json.encode(value).decode()

@@ -1,6 +1,7 @@
 """Benchmark the live path of a real `mc serve` on loopback: ingest, fan-out, delivery and starvation (issue 4).
 
-Usage: python bench/live.py [--quick] [--client auto|wrk|python] [--streams N] [--subscribers N] [--rounds N]
+Usage: python bench/live.py [--quick] [--only PART ...] [--client auto|wrk|python] [--streams N] [--subscribers N]
+                            [--rounds N]
 
 Every figure is a ratio measured in this one run, because the machine is small, shared and noisy:
   1. ingest     single-event POSTs/s vs the same server's /healthz req/s; batched events/s vs raw SQLite
@@ -12,7 +13,8 @@ Every figure is a ratio measured in this one run, because the machine is small, 
                 about once a second
 For information (no target): delivery while the fan-out server also holds its idle streams, and (not with
 --quick) how long a hung-up stream keeps its slot. Each part runs its own `mc serve` on the same database, so
-one part's leftovers (dead streams, a grown heap) do not weigh on the next.
+one part's leftovers (dead streams, a grown heap) do not weigh on the next; `--only ingest` (repeatable) runs
+just the parts named, to check one figure quickly.
 Nothing here passes or fails on speed: MET / NOT MET are printed, and the exit status is non-zero only when
 something did not work (a server that would not start, a stream that did not open, wrong statuses).
 """
@@ -67,6 +69,7 @@ DELIVERY_TARGET_MS = 200.0  # post -> the last of the subscribers
 STARVATION_TARGET = 3.0  # loaded /board p99 vs unloaded p99
 OVER_CAP_TARGET_MS = 100.0  # p99 of the 503 answers
 
+PARTS = ("ingest", "fanout", "delivery", "starvation")  # what --only can name, in the order they run
 BATCH = 100  # events per batched POST, and per raw-SQLite transaction
 STARVE_TOTAL, STARVE_TAIL = 50, 10  # small caps for the starvation figure
 KNOCK_FACTOR = 2  # knocking clients per slot
@@ -79,6 +82,7 @@ class Plan:
     """How long and how big each part is (full or --quick)."""
 
     quick: bool
+    parts: tuple[str, ...]  # the parts to run (all of PARTS unless --only)
     duration: float  # seconds per throughput measurement
     concurrency: int  # single-event posters (and healthz connections)
     posters: int  # concurrent batched posters
@@ -925,6 +929,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="bench/live.py", description="Benchmark the live path of `mc serve`.")
     parser.add_argument("--quick", action="store_true", help="shorter and smaller (under a minute)")
+    parser.add_argument("--only", action="append", choices=PARTS, metavar="PART",
+                        help=f"run only this part ({', '.join(PARTS)}); repeat for several (default: all)")  # fmt: skip
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                         help="HTTP load generator: wrk if on PATH (auto), or the asyncio/httpx fallback")  # fmt: skip
     parser.add_argument("--streams", type=int, help="idle streams for the fan-out figure (default 5000)")
@@ -942,6 +948,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     quick = bool(args.quick)
     return Plan(
         quick=quick,
+        parts=tuple(part for part in PARTS if part in (args.only or PARTS)),
         duration=2.0 if quick else 5.0,
         concurrency=16,
         posters=4,
@@ -1030,7 +1037,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"plan:     {plan.duration:g} s per throughput measurement; single POSTs c={plan.concurrency};"
                   f" batched c={plan.posters} x {BATCH} events; fan-out {plan.streams:,} streams;"
                   f" delivery {plan.subscribers:,} subscribers x {plan.rounds} rounds;"
-                  f" /board {plan.board_s:g} s per probe on 1 connection")  # fmt: skip
+                  f" /board {plan.board_s:g} s per probe on 1 connection; parts: {', '.join(plan.parts)}")  # fmt: skip
             print("servers:  one `mc serve` per part, on the same database, every other MC_* setting default:")
             print(f"          ingest {{}}; fan-out {fanout_env}; delivery {delivery_env}; starvation {starve_env}")
 
@@ -1056,13 +1063,17 @@ def main(argv: list[str] | None = None) -> int:
                     run_async(slot_return(server, admin, HEARTBEAT_S, lines))
 
             sys.stdout.flush()
-            lines += with_server(db, tmp, "ingest", {}, ingest_work)
-            seqs = last_seqs(db)
-            with_server(db, tmp, "fanout", fanout_env, fanout_work)
-            seqs = last_seqs(db)
-            with_server(db, tmp, "delivery", delivery_env, delivery_work)
-            seqs = last_seqs(db)
-            with_server(db, tmp, "starve", starve_env, starve_work)
+            if "ingest" in plan.parts:
+                lines += with_server(db, tmp, "ingest", {}, ingest_work)
+                seqs = last_seqs(db)
+            if "fanout" in plan.parts:
+                with_server(db, tmp, "fanout", fanout_env, fanout_work)
+                seqs = last_seqs(db)
+            if "delivery" in plan.parts:
+                with_server(db, tmp, "delivery", delivery_env, delivery_work)
+                seqs = last_seqs(db)
+            if "starvation" in plan.parts:
+                with_server(db, tmp, "starve", starve_env, starve_work)
         except (Trouble, BenchSetupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:
             print(f"bench: {exc}", file=sys.stderr)
             if lines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from app.auth import SESSION_COOKIE
 from app.store import tokens
@@ -83,6 +84,26 @@ def test_a_revoked_token_ends_its_logins_and_bearer_use(harness: Harness) -> Non
     assert harness.call(tokens.revoke_token, harness.db, "laptop")
     assert harness.client.get("/board", follow_redirects=False).status_code == 303
     assert harness.client.get("/api/v1/tickets/MC-1", headers=bearer(raw)).status_code == 401
+
+
+def test_a_bearer_token_revoked_in_this_process_stops_at_once(harness: Harness) -> None:
+    _name, raw = harness.call(tokens.create_token, harness.db, "admin", "script")
+    assert harness.client.get("/api/v1/tickets", headers=bearer(raw)).status_code == 200  # looked up, remembered
+    assert harness.call(tokens.revoke_token, harness.db, "script")
+    assert harness.client.get("/api/v1/tickets", headers=bearer(raw)).status_code == 401
+
+
+def test_a_bearer_token_revoked_elsewhere_stops_within_the_cache_time(  # type: ignore[no-untyped-def]
+    harness: Harness, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(tokens, "BEARER_CACHE_S", 0.3)
+    _name, raw = harness.call(tokens.create_token, harness.db, "admin", "script")
+    assert harness.client.get("/api/v1/tickets", headers=bearer(raw)).status_code == 200
+    with sqlite3.connect(settings.db_path) as other:  # `mc token revoke` in another process
+        other.execute("UPDATE api_tokens SET revoked_at = 'now' WHERE name = 'script'")
+    assert harness.client.get("/api/v1/tickets", headers=bearer(raw)).status_code == 200  # remembered still
+    time.sleep(0.35)
+    assert harness.client.get("/api/v1/tickets", headers=bearer(raw)).status_code == 401
 
 
 def test_tokens_are_stored_only_as_hashes(harness: Harness, settings) -> None:  # type: ignore[no-untyped-def]

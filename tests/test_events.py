@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from typing import Any
 
 import pytest
 
-from app.ingest import IncomingEvent
+from app.ingest import EventWriter, IncomingEvent
+from app.store import tickets
 from tests.conftest import Harness, bearer
 
 
@@ -82,15 +84,60 @@ def test_an_idempotency_key_answers_a_repeat_with_the_first_seqs(harness: Harnes
         ('{"events": [{"type": "x"}, 5]}', 400, "events[1]: an event must be a JSON object"),
         (json.dumps({"type": "big", "text": "x" * 300_000}), 413, "at most 256 KB"),
         (json.dumps({"events": [{"type": "x"}] * 1001}), 400, "at most 1000 events"),
+        (b'{"type": "x", "text": "\xff"}', 400, "must be UTF-8"),
+        (b'{"events": [{"type": "x"}, {"type": "x", "text": "\xff"}]}', 400, "events[1]: an event must be UTF-8"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
-    harness: Harness, worker: dict[str, str], settings, body: str, status: int, words: str
+    harness: Harness, worker: dict[str, str], settings, body: str | bytes, status: int, words: str
 ) -> None:
     response = harness.client.post("/api/v1/tickets/MC-1/events", content=body, headers=worker)
     assert response.status_code == status
     assert words in response.json()["detail"]
     assert sqlite3.connect(settings.db_path).execute("SELECT count(*) FROM ticket_events").fetchone()[0] == 0
+
+
+def test_the_stored_payload_is_the_exact_text_that_was_posted(  # type: ignore[no-untyped-def]
+    harness: Harness, worker: dict[str, str], settings
+) -> None:
+    single = r'{ "type" : "user",' + "\n" + r'  "text": "caf\u00e9 \"quoted\" é 🙂", "n": 1.50e3 }'
+    batch = ['{"type":"assistant", "uuid": "u-1", "list": [ 1 , 2 ]}', '{"type": "result",\t"ok": true}']
+    assert harness.client.post("/api/v1/tickets/MC-1/events", content=single.encode(), headers=worker).json() == {
+        "seq": 1
+    }
+    body = '{"events": [' + ", ".join(batch) + "]}"
+    assert harness.client.post("/api/v1/tickets/MC-1/events", content=body.encode(), headers=worker).json() == {
+        "seqs": [2, 3]
+    }
+    stored = sqlite3.connect(settings.db_path).execute("SELECT payload_json FROM ticket_events ORDER BY seq")
+    assert [row[0] for row in stored] == [single, *batch]
+
+
+def test_seqs_stay_gap_free_when_another_process_writes_between_batches(  # type: ignore[no-untyped-def]
+    harness: Harness, worker: dict[str, str], settings
+) -> None:
+    assert post(harness, worker, {"events": [{"type": "a"}, {"type": "b"}]}).json() == {"seqs": [1, 2]}
+    other = sqlite3.connect(settings.db_path, isolation_level=None)  # another process's connection
+    other.execute(
+        "INSERT INTO ticket_events (ticket_id, seq, event_type, payload_json) "
+        "SELECT ticket_id, seq + 2, 'c', '{\"type\": \"c\"}' FROM ticket_events ORDER BY seq"
+    )
+    assert post(harness, worker, {"type": "d"}).json() == {"seq": 5}
+    other.execute("DELETE FROM ticket_events WHERE seq = 5")  # the newest row gone: the last rowid goes back
+    assert post(harness, worker, {"events": [{"type": "e"}, {"type": "f"}]}).json() == {"seqs": [5, 6]}
+    seqs = [row[0] for row in other.execute("SELECT seq FROM ticket_events ORDER BY id")]
+    assert seqs == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_deleted_ticket_is_a_404_and_the_next_batch_of_another_ticket_is_right(harness: Harness) -> None:
+    worker = bearer(harness.token("worker"))
+    first, second = harness.ticket("One"), harness.ticket("Two")
+    assert post(harness, worker, {"type": "x"}, ident=first).json() == {"seq": 1}
+    assert post(harness, worker, {"type": "x"}, ident=second).json() == {"seq": 1}
+    row_id = harness.call(lambda: _row_id(harness, first))
+    harness.call(tickets.delete_ticket, harness.db, row_id)
+    assert post(harness, worker, {"type": "x"}, ident=first).status_code == 404
+    assert post(harness, worker, {"events": [{"type": "y"}, {"type": "z"}]}, ident=second).json() == {"seqs": [2, 3]}
 
 
 def test_an_unknown_ticket_is_a_404(harness: Harness, worker: dict[str, str]) -> None:
@@ -130,3 +177,27 @@ async def _row_id(harness: Harness, identifier: str) -> int:
     found = await ticket_id(harness.db, identifier)
     assert found is not None
     return found
+
+
+def test_a_failed_write_answers_its_posters_stores_nothing_and_the_writer_goes_on(  # type: ignore[no-untyped-def]
+    harness: Harness, worker: dict[str, str], monkeypatch
+) -> None:
+    writer = harness.client.app.state.mc.writer
+    ticket = harness.call(lambda: _row_id(harness, "MC-1"))
+    insert, failures = EventWriter._insert, [sqlite3.OperationalError("disk I/O error")]
+
+    async def insert_or_fail(self: EventWriter, conn: Any, batch: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await insert(self, conn, batch)
+
+    monkeypatch.setattr(EventWriter, "_insert", insert_or_fail)
+
+    async def post_twice() -> list[object]:
+        event = [IncomingEvent("x", '{"type": "x"}')]
+        failed = await asyncio.gather(writer.submit(ticket, event, None), return_exceptions=True)
+        return [*failed, await writer.submit(ticket, event, None)]
+
+    failed, stored = harness.call(post_twice)
+    assert isinstance(failed, sqlite3.OperationalError)
+    assert stored == ([1], True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -28,7 +28,7 @@ class EventOut(msgspec.Struct, frozen=True):
     ts: str
 
 
-class _Envelope(msgspec.Struct):
+class _Envelope(msgspec.Struct, gc=False):
     """The top of a POST body: one event (it has a type) or a batch (it has events). Nothing else is read."""
 
     type: Any = None
@@ -36,20 +36,33 @@ class _Envelope(msgspec.Struct):
     events: msgspec.Raw = msgspec.Raw()  # empty when absent (msgspec takes no Raw | None)
 
 
-class _Head(msgspec.Struct):
+class _Head(msgspec.Struct, gc=False):
     """What is read of each event: the rest stays as the exact JSON the worker sent."""
 
     type: Any = None
     uuid: Any = None
 
 
+class _CheckedHead(msgspec.Struct, gc=False):
+    """The same, with the type checked by msgspec as it reads a batch (Python checks only a failed batch)."""
+
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    uuid: Any = None
+
+
+_envelope = msgspec.json.Decoder(_Envelope)
+_raws = msgspec.json.Decoder(list[msgspec.Raw])
+_checked_heads = msgspec.json.Decoder(list[_CheckedHead])
+_head = msgspec.json.Decoder(_Head)
+
+
 def parse_events(body: bytes) -> tuple[list[IncomingEvent], bool]:
     """The events in a POST body (one object, or {"events": [...]}) and whether it was a batch.
 
     Each event is kept as the bytes it came in (msgspec.Raw): only its type and uuid are decoded, so a
-    batch costs one pass over the JSON, not a decode and an encode of every event."""
+    batch costs a few passes of msgspec over the JSON, not a decode and an encode of every event."""
     try:
-        top = msgspec.json.decode(body, type=_Envelope)
+        top = _envelope.decode(body)
     except msgspec.ValidationError:
         raise ClientException("an event must be a JSON object.") from None
     except msgspec.DecodeError as exc:
@@ -57,33 +70,53 @@ def parse_events(body: bytes) -> tuple[list[IncomingEvent], bool]:
     if top.type is not None or not len(top.events):
         return [check_event(_Head(top.type, top.uuid), body, None)], False
     try:
-        items = msgspec.json.decode(top.events, type=list[msgspec.Raw])
+        items = _raws.decode(top.events)
     except msgspec.ValidationError:
         raise ClientException('"events" must be a non-empty list of event objects.') from None
     if not items:
         raise ClientException('"events" must be a non-empty list of event objects.')
     if len(items) > MAX_BATCH:
         raise ClientException(f"A batch holds at most {MAX_BATCH} events; this one has {len(items)}.")
-    events = []
-    for n, raw in enumerate(items):
-        try:
-            head = msgspec.json.decode(raw, type=_Head)
-        except msgspec.ValidationError:
-            raise ClientException(f"events[{n}]: an event must be a JSON object.") from None
-        events.append(check_event(head, bytes(raw), n))
-    return events, True
+    try:  # every event's type and uuid in one pass, checked in C; a batch costs ~0.5 µs of Python an event
+        heads = _checked_heads.decode(top.events)
+        if max(map(len, items)) <= MAX_EVENT_BYTES:
+            return [IncomingEvent(h.type, str(raw, "utf-8"), u if (u := h.uuid) is None or _is_uuid(u) else None)
+                    for h, raw in zip(heads, items, strict=True)], True  # fmt: skip
+    except (msgspec.ValidationError, UnicodeDecodeError):
+        pass
+    # Some event is wrong: check them one by one to say which, and why.
+    return [check_event(_head_of(raw, n), raw, n) for n, raw in enumerate(items)], True
 
 
-def check_event(head: _Head, raw: bytes, index: int | None) -> IncomingEvent:
+def _head_of(raw: msgspec.Raw, index: int) -> _Head:
+    try:
+        return _head.decode(raw)
+    except msgspec.ValidationError:
+        raise ClientException(f"{_at(index)}an event must be a JSON object.") from None
+
+
+def _at(index: int | None) -> str:
+    return f"events[{index}]: " if index is not None else ""
+
+
+def check_event(head: _Head, raw: bytes | msgspec.Raw, index: int | None) -> IncomingEvent:
     """One stream-json event: an object with a string `type`, at most MAX_EVENT_BYTES; its uuid if any."""
-    where = f"events[{index}]: " if index is not None else ""
-    if not isinstance(head.type, str) or not 1 <= len(head.type) <= 100:
-        raise ClientException(f'{where}an event needs a "type": a string of 1-100 characters.')
+    kind, uuid = head.type, head.uuid
+    if not isinstance(kind, str) or not 1 <= len(kind) <= 100:
+        raise ClientException(f'{_at(index)}an event needs a "type": a string of 1-100 characters.')
     if len(raw) > MAX_EVENT_BYTES:
-        raise ClientException(f"{where}an event can be at most {MAX_EVENT_BYTES // 1024} KB; this one is "
+        raise ClientException(f"{_at(index)}an event can be at most {MAX_EVENT_BYTES // 1024} KB; this one is "
                               f"{len(raw) // 1024} KB.", status_code=413)  # fmt: skip
-    uuid = head.uuid if isinstance(head.uuid, str) and 1 <= len(head.uuid) <= 200 else None
-    return IncomingEvent(head.type, raw.decode(), uuid)
+    try:
+        text = str(raw, "utf-8")
+    except UnicodeDecodeError:  # msgspec checks only the strings it decodes, not those it skips
+        raise ClientException(f"{_at(index)}an event must be UTF-8 JSON.") from None
+    return IncomingEvent(kind, text, uuid if _is_uuid(uuid) else None)
+
+
+def _is_uuid(value: Any) -> bool:
+    """An event's uuid is kept when it is a string of 1-200 characters; anything else is ignored."""
+    return isinstance(value, str) and 1 <= len(value) <= 200
 
 
 async def ticket_id_of(mc: AppState, identifier: str) -> int:
@@ -114,7 +147,7 @@ async def post_events(request: Request[Any, Any, Any], identifier: FromPath[str]
     except TicketGone:
         mc.ticket_ids.clear()
         raise NotFoundException(f"There is no ticket {identifier}.") from None
-    body = {"seqs": seqs} if batch else {"seq": seqs[0]}
+    body = msgspec.json.encode({"seqs": seqs} if batch else {"seq": seqs[0]})
     return Response(body, status_code=201 if fresh else 200, media_type=MediaType.JSON)
 
 

@@ -24,3 +24,16 @@ async def to_structs(kind: type[T], rows: AsyncIterable[Any]) -> list[T]:
 def to_struct(kind: type[T], row: Any) -> T | None:
     """One row (or None) as a Struct of `kind`."""
     return None if row is None else kind(**dict(row))
+
+
+async def run_once(conn: Any, query: Any, **params: Any) -> list[Any]:
+    """Run a named query in one trip to the connection's thread and return its rows (none for a write).
+
+    aiosql's own functions take three trips (execute, fetch, close cursor) or two; on the write path every trip
+    is a hand-over of the GIL between the event loop and SQLite's thread, and those add up."""
+    return list(await conn.execute_fetchall(query.sql, params))
+
+
+async def structs_once(kind: type[T], conn: Any, query: Any, **params: Any) -> list[T]:
+    """A named query's rows as Structs of `kind`, in one trip to the connection's thread (see run_once)."""
+    return [kind(**dict(row)) for row in await run_once(conn, query, **params)]

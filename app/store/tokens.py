@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+import weakref
 from typing import Literal
 
 import msgspec
@@ -13,6 +15,8 @@ from app.store import queries, to_struct, to_structs
 
 Scope = Literal["admin", "worker", "read"]
 SCOPES: tuple[Scope, ...] = ("admin", "worker", "read")
+BEARER_CACHE_S = 5.0  # a process trusts a bearer token it looked up this long: a revoked one works at most 5 s more
+BEARER_CACHE_SIZE = 4096  # tokens remembered per database; past that the expired go, or all of them
 
 
 class TokenError(ValueError):
@@ -56,6 +60,35 @@ def hash_token(raw: str) -> str:
 def new_secret(prefix: str = "mc_") -> str:
     """256 random bits, URL-safe."""
     return prefix + secrets.token_urlsafe(32)
+
+
+class _BearerCache:
+    """Valid bearer tokens by hash, each until BEARER_CACHE_S after its lookup: a worker posting hundreds of
+    times a second costs the database one lookup every few seconds, not one per request. Only tokens found
+    are kept, so a new token works at once and a wrong one is looked up every time."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token_hash: str) -> Principal | None:
+        """The principal behind `token_hash` if it was looked up less than BEARER_CACHE_S ago."""
+        entry = self._found.get(token_hash)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        """Remember a token just found valid."""
+        now = time.monotonic()
+        if len(self._found) >= BEARER_CACHE_SIZE:
+            self._found = {k: v for k, v in self._found.items() if v[0] > now}
+            if len(self._found) >= BEARER_CACHE_SIZE:
+                self._found.clear()
+        self._found[token_hash] = (now + BEARER_CACHE_S, principal)
+
+
+# One cache per open database (tests open many); it goes with its Database.
+_bearers: weakref.WeakKeyDictionary[Database, _BearerCache] = weakref.WeakKeyDictionary()
 
 
 async def create_token(db: Database, scope: str, name: str | None = None) -> tuple[str, str]:
@@ -104,13 +137,23 @@ async def revoke_token(db: Database, name: str) -> bool:
         changed = await queries.revoke_token(conn, name=name)
         if changed:
             await queries.delete_logins_of_token(conn, name=name)
+    _bearers.pop(db, None)  # at once in this process; other processes forget it within BEARER_CACHE_S
     return bool(changed)
 
 
 async def principal_for_bearer(db: Database, raw: str) -> Principal | None:
-    """The principal behind an `Authorization: Bearer` token, if it is valid."""
-    async with db.read() as conn:
-        return to_struct(Principal, await queries.token_by_hash(conn, token_hash=hash_token(raw)))
+    """The principal behind an `Authorization: Bearer` token, if it is valid (or was, BEARER_CACHE_S ago)."""
+    token_hash = hash_token(raw)
+    cache = _bearers.get(db)
+    if cache is None:
+        cache = _bearers[db] = _BearerCache()
+    found = cache.get(token_hash)
+    if found is None:
+        async with db.read() as conn:
+            found = to_struct(Principal, await queries.token_by_hash(conn, token_hash=token_hash))
+        if found is not None:
+            cache.put(token_hash, found)
+    return found
 
 
 async def principal_for_login(db: Database, session_id: str) -> Principal | None:
