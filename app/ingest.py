@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ import msgspec
 
 from app.db import Database
 from app.live import stamp, stop_task
-from app.store import queries, run_once, structs_once
+from app.store import ingest as store
 from app.store.live import CommittedEvent
 
 log = logging.getLogger("mc.ingest")
@@ -60,24 +59,6 @@ class _Post:
     done: asyncio.Future[tuple[list[int], bool]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-
-
-class _Start(msgspec.Struct, frozen=True, gc=False):
-    ticket_id: int
-    seq: int
-    last_rowid: int
-
-
-class _Known(msgspec.Struct, frozen=True, gc=False):
-    ticket_id: int
-    uuid: str
-    seq: int
-
-
-class _KnownKey(msgspec.Struct, frozen=True, gc=False):
-    ticket_id: int
-    key: str
-    seqs: str
 
 
 class EventWriter:
@@ -163,8 +144,7 @@ class EventWriter:
         planned = await self._insert_if_unchanged(conn, batch)
         if planned is None:
             planned = await self._insert_after_reading(conn, batch)
-        if planned.new_keys:
-            await run_once(conn, queries.events_insert_keys, keys=_json(planned.new_keys))
+        await store.insert_keys(conn, planned.new_keys)
         self._remember(planned)
         return planned
 
@@ -173,33 +153,28 @@ class EventWriter:
         tickets = {p.ticket_id for p in batch}
         if self._last_rowid is None or not tickets <= self._last_seqs.keys():
             return None
-        start = [_Start(t, self._last_seqs[t], self._last_rowid) for t in tickets]
+        start = [store.BatchStart(t, self._last_seqs[t], self._last_rowid) for t in tickets]
         planned = _plan(batch, start, {}, {})
         if not planned.rows:
             return None
-        try:
-            await run_once(
-                conn,
-                queries.events_insert_if_unchanged,
-                **planned.insert_params(),
-                last_rowid=self._last_rowid,
-                tickets=_json([[t, self._last_seqs[t]] for t in tickets]),
-                uuids=_json([[row[1], row[6]] for row in planned.rows if row[6]]),
-                keys=_json([[p.ticket_id, p.key] for p in batch if p.key]),
-            )
-        except sqlite3.IntegrityError:  # something changed; the statement inserted nothing
-            return None
-        return planned
+        inserted = await store.insert_events_if_unchanged(
+            conn,
+            **planned.insert_params(),
+            last_rowid=self._last_rowid,
+            tickets=store.as_json([[t, self._last_seqs[t]] for t in tickets]),
+            uuids=store.as_json([[row[1], row[6]] for row in planned.rows if row[6]]),
+            keys=store.as_json([[p.ticket_id, p.key] for p in batch if p.key]),
+        )
+        return planned if inserted else None
 
     async def _insert_after_reading(self, conn: Any, batch: list[_Post]) -> _Plan:
         """The long way: read the tickets' last seqs, known uuids and keys, then insert what is new."""
-        tickets = _json(sorted({p.ticket_id for p in batch}))
-        start = await structs_once(_Start, conn, queries.events_batch_start, ids=tickets)
-        known = await self._known_uuids(conn, batch)
-        keys = await self._known_keys(conn, batch)
+        start = await store.batch_start(conn, list({p.ticket_id for p in batch}))
+        known = await store.known_uuids(conn, [(p.ticket_id, e.uuid) for p in batch for e in p.events if e.uuid])
+        keys = await store.known_keys(conn, [(p.ticket_id, p.key) for p in batch if p.key])
         planned = _plan(batch, start, known, keys)
         if planned.rows:
-            await run_once(conn, queries.events_insert, **planned.insert_params())
+            await store.insert_events(conn, **planned.insert_params())
         return planned
 
     def _remember(self, planned: _Plan) -> None:
@@ -207,22 +182,6 @@ class EventWriter:
             self._last_seqs.clear()
         self._last_seqs.update(planned.last_seqs)
         self._last_rowid = planned.last_rowid
-
-    @staticmethod
-    async def _known_uuids(conn: Any, batch: list[_Post]) -> dict[tuple[int, str | None], int]:
-        pairs = [[p.ticket_id, e.uuid] for p in batch for e in p.events if e.uuid]
-        if not pairs:
-            return {}
-        rows = await structs_once(_Known, conn, queries.events_known_uuids, pairs=_json(pairs))
-        return {(k.ticket_id, k.uuid): k.seq for k in rows}
-
-    @staticmethod
-    async def _known_keys(conn: Any, batch: list[_Post]) -> dict[tuple[int, str], list[int]]:
-        pairs = [[p.ticket_id, p.key] for p in batch if p.key]
-        if not pairs:
-            return {}
-        rows = await structs_once(_KnownKey, conn, queries.events_known_keys, pairs=_json(pairs))
-        return {(k.ticket_id, k.key): msgspec.json.decode(k.seqs, type=list[int]) for k in rows}
 
 
 @dataclass
@@ -242,13 +201,13 @@ class _Plan:
 
     def insert_params(self) -> dict[str, Any]:
         """The parameters of events_insert (and events_insert_if_unchanged) for these rows."""
-        return {"rows": _json(self.rows), "payloads": b"".join(self.payloads), "ts": self.ts}
+        return {"rows": store.as_json(self.rows), "payloads": b"".join(self.payloads), "ts": self.ts}
 
 
 def _plan(
     batch: list[_Post],
-    start: list[_Start],
-    known: dict[tuple[int, str | None], int],
+    start: list[store.BatchStart],
+    known: dict[tuple[int, str], int],
     keys: dict[tuple[int, str], list[int]],
 ) -> _Plan:
     """Give out seqs and rowids for a batch, inside its write transaction: repeats get their first seqs back."""
@@ -289,8 +248,3 @@ def _plan(
     planned.last_seqs = last
     planned.last_rowid = rowid if start else None
     return planned
-
-
-def _json(value: Any) -> str:
-    """A query parameter as JSON text (SQLite's json_each reads text, not a blob)."""
-    return msgspec.json.encode(value).decode()

@@ -4,10 +4,11 @@
 -- name: events_batch_start(ids)
 -- What a batch needs to know first, in one statement: which of its tickets still exist (it skips events for
 -- a ticket deleted meanwhile), the last seq each gave out (one index probe each: a GROUP BY would read every
--- event of the ticket), and the table's last rowid (the batch's rows take the ones after it).
+-- event of the ticket), and the last rowid given out (the batch's rows take the ones after it; see
+-- migration 005 for why that is not simply the table's last).
 SELECT t.id AS ticket_id,
        coalesce((SELECT max(e.seq) FROM ticket_events e WHERE e.ticket_id = t.id), 0) AS seq,
-       (SELECT coalesce(max(id), 0) FROM ticket_events) AS last_rowid
+       max((SELECT coalesce(max(id), 0) FROM ticket_events), (SELECT top_id FROM events_high_water)) AS last_rowid
   FROM tickets t
  WHERE t.id IN (SELECT value FROM json_each(:ids));
 

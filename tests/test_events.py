@@ -140,6 +140,20 @@ def test_a_deleted_ticket_is_a_404_and_the_next_batch_of_another_ticket_is_right
     assert post(harness, worker, {"events": [{"type": "y"}, {"type": "z"}]}, ident=second).json() == {"seqs": [2, 3]}
 
 
+def test_a_deleted_tickets_event_rowids_are_never_given_out_again(  # type: ignore[no-untyped-def]
+    harness: Harness, settings
+) -> None:
+    """Other processes publish events above the last rowid they saw: a reused rowid would never reach them."""
+    worker = bearer(harness.token("worker"))
+    kept, doomed = harness.ticket("Kept"), harness.ticket("Doomed")
+    post(harness, worker, {"type": "x"}, ident=kept)
+    post(harness, worker, {"events": [{"type": "y"}, {"type": "z"}]}, ident=doomed)  # rowids 2 and 3, the top
+    harness.call(tickets.delete_ticket, harness.db, harness.call(lambda: _row_id(harness, doomed)))
+    post(harness, worker, {"events": [{"type": "a"}, {"type": "b"}]}, ident=kept)
+    with sqlite3.connect(settings.db_path) as conn:
+        assert conn.execute("SELECT id, seq FROM ticket_events ORDER BY id").fetchall() == [(1, 1), (4, 2), (5, 3)]
+
+
 def test_an_unknown_ticket_is_a_404(harness: Harness, worker: dict[str, str]) -> None:
     response = post(harness, worker, {"type": "x"}, ident="MC-404")
     assert (response.status_code, response.json()["detail"]) == (404, "There is no ticket MC-404.")
