@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from app.live import QUEUE_SIZE, Broker, RefusalPacer, Topic, sse_frame
+import sqlite3
+from pathlib import Path
+
+from app.db import Database
+from app.ingest import EventWriter, IncomingEvent
+from app.live import QUEUE_SIZE, Broker, Poller, RefusalPacer, Topic, sse_frame
+from app.store import tickets
 
 
 def test_a_frame_keeps_text_with_blank_lines_and_carriage_returns_as_one_event() -> None:
@@ -47,3 +53,32 @@ def test_only_stream_paths_take_a_slot_and_tails_only_when_following() -> None:
     assert broker.bucket_for("/api/v1/tickets/MC-1/tail", b"follow=1") is broker.tails
     assert broker.bucket_for("/api/v1/tickets/MC-1/tail", b"lines=5") is None
     assert broker.bucket_for("/board", b"") is None
+
+
+async def test_the_poller_publishes_other_processes_events_once_and_its_own_never_again(tmp_path: Path) -> None:
+    db = Database(tmp_path / "mc.db", readers=1)
+    await db.open()
+    broker = Broker(10, 10)
+    writer, poller = EventWriter(db, broker.publish_events), Poller(db, broker)
+    ticket = await tickets.get_ticket(db, await tickets.create_ticket(db, "MC", "Watched"))
+    assert ticket is not None
+    listener = broker.subscribe(Topic.ticket(ticket.id))
+    conn = await db.extra_reader()
+    try:
+        await poller.start()
+        await poller.stop()  # driven by hand below, not on its timer
+        writer.start()
+        for _ in range(3):
+            await writer.submit(ticket.id, [IncomingEvent("mine", '{"type": "mine"}')], None)
+        await poller.catch_up(conn)
+        with sqlite3.connect(db.path) as other:  # another process's writer
+            other.execute("INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json) "
+                          "VALUES (4, ?, 4, 'theirs', '{}')", (ticket.id,))  # fmt: skip
+        await poller.catch_up(conn)
+        await poller.catch_up(conn)
+        got = [listener.queue.get_nowait()[0] for _ in range(listener.queue.qsize())]
+        assert got == [1, 2, 3, 4], "each event once: its own from the writer, the other's from the poller"
+    finally:
+        await writer.stop()
+        await conn.close()
+        await db.close()

@@ -36,6 +36,11 @@ async def last_rowids(conn: Any) -> tuple[int, int]:
     return int(await queries.events_last_rowid(conn)), int(await queries.broadcasts_last_rowid(conn))
 
 
+async def last_event_rowid(conn: Any) -> int:
+    """The newest event rowid committed now (one probe of the table's key)."""
+    return int(await queries.events_last_rowid(conn))
+
+
 async def data_version(conn: Any) -> int:
     """A counter of `conn`'s that moves when any other connection commits."""
     return int(await queries.data_version(conn))
