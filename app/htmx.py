@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from typing import Any
 
 import msgspec
@@ -32,6 +34,17 @@ env = Environment(
     auto_reload=False,
 )
 env.filters["markdown"] = render_markdown
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """A static file's address with its content's hash: browsers may keep it for a year (see main.py), and a
+    new release changes the address of whatever changed."""
+    digest = hashlib.sha256((ROOT / "static" / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+env.globals["static"] = static_url
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response
 from litestar.config.allowed_hosts import AllowedHostsConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -126,7 +126,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await database.close()
 
     return Litestar(
-        route_handlers=[*ROUTES, create_static_files_router(path="/static", directories=[ROOT / "static"])],
+        route_handlers=[
+            *ROUTES,
+            create_static_files_router(
+                path="/static",
+                directories=[ROOT / "static"],
+                # Pages link to static files by content hash (app.htmx.static_url): safe to keep for a year.
+                cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
+            ),
+        ],
         on_startup=[open_db, reaper.start],
         on_shutdown=[reaper.stop, close_db],  # in this order: the reaper's last write before the close
         state=State({"mc": mc}),

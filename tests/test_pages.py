@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
+from app import ROOT
 from app.frame import NAV
 from tests.conftest import Harness, soup, text_of
 
@@ -142,7 +145,7 @@ def test_htmx_is_configured_safely_and_vendored(harness: Harness) -> None:
     config = page.find("meta", attrs={"name": "htmx-config"})["content"]
     assert '"selfRequestsOnly":true' in config
     assert '"allowEval":false' in config and '"allowScriptTags":false' in config
-    scripts = [s["src"] for s in page.find_all("script")]
+    scripts = [s["src"].partition("?")[0] for s in page.find_all("script")]
     assert "/static/vendor/htmx-2.0.11.min.js" in scripts
     assert all(s.startswith("/static/") for s in scripts)
     assert all(not s.string for s in page.find_all("script")), "no inline script"
@@ -175,3 +178,13 @@ def test_overview_counts_tickets_by_status(harness: Harness) -> None:
         for li in page.select("#tickets-title + ul li")
     }
     assert stats["Blocked"] == "2" and stats["Done"] == "0"
+
+
+def test_static_files_are_linked_by_content_hash_and_kept_for_a_year(client) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/login").text
+    css = soup(html).find("link", rel="stylesheet")["href"]
+    digest = hashlib.sha256((ROOT / "static" / "app.css").read_bytes()).hexdigest()[:12]
+    assert css == f"/static/app.css?v={digest}", "a changed file gets a new address"
+    response = client.get(css)
+    assert response.status_code == 200
+    assert set(response.headers["cache-control"].split(", ")) == {"public", "max-age=31536000", "immutable"}
