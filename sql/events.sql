@@ -38,13 +38,14 @@ SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3,
 
 -- name: events_insert_if_unchanged(rows, payloads, ts, last_rowid, tickets, uuids, keys)!
 -- A batch in one trip, planned from what the writer's previous batch left: insert :rows (as events_insert)
--- if the table's last rowid is still :last_rowid, every ticket of :tickets ([id, last seq]) still exists
--- with that last seq, and none of :uuids ([ticket_id, uuid]) nor :keys ([ticket_id, key]) is stored.
+-- if the last rowid given out (as in events_batch_start) is still :last_rowid, every ticket of :tickets
+-- ([id, last seq]) still exists with that last seq, and none of :uuids ([ticket_id, uuid]) nor :keys
+-- ([ticket_id, key]) is stored.
 -- Otherwise every seq is NULL and the NOT NULL constraint aborts the statement, which inserts nothing and
 -- leaves the transaction open for the long way. (Not a WHERE and RETURNING: fetching one row per event
 -- takes the GIL back for each; this statement returns once.)
 WITH unchanged AS (
-  SELECT (SELECT coalesce(max(id), 0) FROM ticket_events) = :last_rowid
+  SELECT max((SELECT coalesce(max(id), 0) FROM ticket_events), (SELECT top_id FROM events_high_water)) = :last_rowid
      AND NOT EXISTS (
            SELECT 1 FROM json_each(:tickets) t
             WHERE NOT EXISTS (SELECT 1 FROM tickets WHERE id = t.value ->> 0)

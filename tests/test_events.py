@@ -154,6 +154,19 @@ def test_a_deleted_tickets_event_rowids_are_never_given_out_again(  # type: igno
         assert conn.execute("SELECT id, seq FROM ticket_events ORDER BY id").fetchall() == [(1, 1), (4, 2), (5, 3)]
 
 
+def test_rowids_another_process_gave_out_and_deleted_are_not_given_out_again(  # type: ignore[no-untyped-def]
+    harness: Harness, worker: dict[str, str], settings
+) -> None:
+    assert post(harness, worker, {"type": "a"}).json() == {"seq": 1}  # rowid 1; the writer remembers it
+    with sqlite3.connect(settings.db_path, isolation_level=None) as other:  # another process: rows 2 and 3 …
+        other.execute("INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json) "
+                      "SELECT 2, ticket_id, 2, 'b', '{}' FROM ticket_events UNION ALL "
+                      "SELECT 3, ticket_id, 3, 'c', '{}' FROM ticket_events")  # fmt: skip
+        other.execute("DELETE FROM ticket_events WHERE id > 1")  # … gone again: the table looks as it was
+        post(harness, worker, {"type": "d"})
+        assert other.execute("SELECT id, seq FROM ticket_events ORDER BY id").fetchall() == [(1, 1), (4, 2)]
+
+
 def test_an_unknown_ticket_is_a_404(harness: Harness, worker: dict[str, str]) -> None:
     response = post(harness, worker, {"type": "x"}, ident="MC-404")
     assert (response.status_code, response.json()["detail"]) == (404, "There is no ticket MC-404.")
