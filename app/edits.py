@@ -77,6 +77,7 @@ def parse_edit(form: EditForm, ticket: tickets.Ticket, tags: list[str]) -> Edit:
         said.append(f"Title changed to {title}.")
     status = ticket.status if form.status is None else check_status(form.status)
     if status != ticket.status:
+        patch["status"] = status
         said.append(f"Moved to {tickets.STATUS_LABELS[status]}.")
     priority = ticket.priority if form.priority is None else check_priority(form.priority)
     if priority != ticket.priority:
@@ -86,8 +87,6 @@ def parse_edit(form: EditForm, ticket: tickets.Ticket, tags: list[str]) -> Edit:
     if assignee != ticket.assigned_to:
         patch["assigned_to"] = assignee
         said.append(f"Assigned to {assignee}." if assignee else "Unassigned.")
-    if status != ticket.status:
-        patch["status"] = status
     new_tags = tags if form.tags is None else check_tags(form.tags)
     if new_tags != tags:
         patch["tags"] = new_tags

@@ -252,7 +252,10 @@ class Poller:
     async def catch_up(self, conn: Any) -> None:
         """Publish events and broadcasts committed since the last look."""
         top = await store.last_event_rowid(conn)
-        if top > self._last_event and self.broker.published_rowids.issuperset(range(self._last_event + 1, top + 1)):
+        published = self.broker.published_rowids
+        if 0 < top - self._last_event <= len(published) and all(
+            i in published for i in range(self._last_event + 1, top + 1)
+        ):
             # Every new row is one this process wrote and has published (rowids are given out in order, and
             # never twice): nothing to read. The usual case for a single process under ingest.
             self._last_event = top

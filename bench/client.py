@@ -106,8 +106,10 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[rank - 1]
 
 
-async def _drive(url: str, headers: dict[str, str], concurrency: int, duration: float) -> Result:
-    """`concurrency` keep-alive workers send GETs back to back until `duration` seconds have passed."""
+async def _drive(
+    url: str, headers: dict[str, str], concurrency: int, duration: float, body: str | None = None
+) -> Result:
+    """`concurrency` keep-alive workers send GETs (or POSTs of `body`) back to back for `duration` seconds."""
     latencies: list[float] = []  # one per response, whatever its status
     bad_status = failed = 0  # non-2xx responses; requests that got no response at all
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -120,7 +122,7 @@ async def _drive(url: str, headers: dict[str, str], concurrency: int, duration: 
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
                 try:
-                    response = await client.get(url)
+                    response = await (client.get(url) if body is None else client.post(url, content=body))
                 except httpx.HTTPError:
                     failed += 1
                     continue
@@ -142,6 +144,6 @@ async def _drive(url: str, headers: dict[str, str], concurrency: int, duration: 
     )
 
 
-def run_python(url: str, headers: dict[str, str], concurrency: int, duration: float) -> Result:
-    """Drive `url` with the asyncio/httpx client for `duration` seconds."""
-    return asyncio.run(_drive(url, headers, concurrency, duration))
+def run_python(url: str, headers: dict[str, str], concurrency: int, duration: float, body: str | None = None) -> Result:
+    """Drive `url` with the asyncio/httpx client for `duration` seconds (POSTing `body` when given)."""
+    return asyncio.run(_drive(url, headers, concurrency, duration, body))

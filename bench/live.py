@@ -258,40 +258,12 @@ def wrk_post(url: str, token: str, body: str, concurrency: int, duration: float,
     return parse_wrk(proc.stdout)
 
 
-async def _httpx_post(url: str, token: str, body: str, concurrency: int, duration: float) -> Result:
-    """The fallback: `concurrency` keep-alive httpx workers POST back to back for `duration` seconds."""
-    latencies: list[float] = []
-    bad = failed = 0
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=10.0) as client:
-        started = time.perf_counter()
-        deadline = started + duration
-
-        async def worker() -> None:
-            nonlocal bad, failed
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(url, content=body)
-                except httpx.HTTPError:
-                    failed += 1
-                    continue
-                latencies.append((time.perf_counter() - sent) * 1000)
-                bad += not 200 <= response.status_code < 300
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return Result("python", len(latencies) + failed, bad + failed, elapsed, len(latencies) / elapsed,
-                  percentile(latencies, 50), percentile(latencies, 99))  # fmt: skip
-
-
 def drive_post(use_wrk: bool, url: str, token: str, body: str, conc: int, duration: float, tmp: Path) -> Result:
     """POST load with wrk (Lua script) or the httpx fallback."""
     if use_wrk:
         return wrk_post(url, token, body, conc, duration, tmp)
-    return run_async(_httpx_post(url, token, body, conc, duration))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return run_python(url, headers, conc, duration, body)
 
 
 def drive_get(use_wrk: bool, url: str, headers: dict[str, str], conc: int, duration: float) -> Result:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from app.db import Database
 from app.main import create_app
 from app.settings import Settings, load_settings
 from app.store import tickets, tokens
@@ -57,6 +58,15 @@ class Harness:
         response = self.client.get("/login", params={"token": raw}, follow_redirects=False)
         assert response.status_code == 303, response.text
         return csrf_of(self.client.get("/").text)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh, migrated database of its own (for store tests without an app)."""
+    database = Database(tmp_path / "mc.db", readers=2)
+    await database.open()
+    yield database
+    await database.close()
 
 
 @pytest.fixture

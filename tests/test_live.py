@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 from app.db import Database
 from app.ingest import EventWriter, IncomingEvent
@@ -55,9 +54,7 @@ def test_only_stream_paths_take_a_slot_and_tails_only_when_following() -> None:
     assert broker.bucket_for("/board", b"") is None
 
 
-async def test_the_poller_publishes_other_processes_events_once_and_its_own_never_again(tmp_path: Path) -> None:
-    db = Database(tmp_path / "mc.db", readers=1)
-    await db.open()
+async def test_the_poller_publishes_other_processes_events_once_and_its_own_never_again(db: Database) -> None:
     broker = Broker(10, 10)
     writer, poller = EventWriter(db, broker.publish_events), Poller(db, broker)
     ticket = await tickets.get_ticket(db, await tickets.create_ticket(db, "MC", "Watched"))
@@ -81,4 +78,3 @@ async def test_the_poller_publishes_other_processes_events_once_and_its_own_neve
     finally:
         await writer.stop()
         await conn.close()
-        await db.close()

@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 import threading
 import typing
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,15 +28,6 @@ HTMX = {"HX-Request": "true"}
 def settings(tmp_path: Path) -> Settings:
     """The usual test settings, without the background reaper (these tests move the clock themselves)."""
     return load_settings({}, data_dir=str(tmp_path / "data"), allowed_hosts=TEST_HOST, reaper_interval_s=0)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh, migrated database."""
-    database = Database(tmp_path / "mc.db", readers=2)
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def status_of(db: Database, message_id: int) -> str:

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +26,6 @@ from tests.server import free_port, start_server
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh, migrated database."""
-    database = Database(tmp_path / "mc.db", readers=2)
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture
