@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test lint bench bench-live demo clean
+.PHONY: run install test lint bench bench-live soak demo clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -12,6 +12,9 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# A bundled SQLite without the WAL-reset bug where a wheel exists; Python's own SQLite elsewhere.
+	$(BIN)/pip install --quiet --only-binary=pysqlite3 'pysqlite3>=0.6.1' \
+		|| echo "mc: no pysqlite3 wheel for this platform: using Python's SQLite (see README, SQLite versions)"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,6 +38,9 @@ bench: $(STAMP)
 
 bench-live: $(STAMP)
 	$(BIN)/python bench/live.py
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

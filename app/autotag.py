@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+# A tag as the API takes it: clean_tags then drops the '#' and lowers it.
+TAG_PATTERN = r"^#?[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 TAGS: tuple[str, ...] = ("bug", "feature", "infra", "refactor", "research", "review")
 
 # A tag applies when one of its words stands as a whole word in the title (case-insensitive), or when the

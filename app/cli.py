@@ -16,6 +16,7 @@ from typing import TypeVar
 from app.db import Database, DatabaseError
 from app.relay import RelayError, check_reachable
 from app.settings import Settings, SettingsError, load_settings
+from app.sqlite import sqlite_warnings
 from app.store import admin, tokens
 
 T = TypeVar("T")
@@ -53,37 +54,32 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, print a login link, then run uvicorn with a bounded graceful shutdown."""
-    import uvicorn
+    """Migrate, print a single-use login link (and, the first time, the admin token), then serve."""
+    from app.server import serve
 
     check_port_free(settings.host, settings.port)
     if settings.redis_url:
         check_reachable(settings.redis_url)
 
-    async def prepare(db: Database) -> str:
+    async def prepare(db: Database) -> tuple[str | None, str]:
+        admin_token = None
         if await tokens.count_admin_tokens(db) == 0:
-            name, raw = await tokens.create_token(db, "admin", "admin")
-            print(f"Created the admin token {name!r}. Keep it: it is shown only now.\n  {raw}")
-            return raw
-        return await tokens.create_login_link(db)
+            admin_token = (await tokens.create_token(db, "admin", "admin"))[1]
+        return admin_token, await tokens.create_login_link(db)
 
-    raw = with_database(settings, prepare)
+    admin_token, link = with_database(settings, prepare)
+    if admin_token is not None:
+        # The lasting token is for API clients and `mc emit`; the browser gets the single-use link below.
+        print(f"Created the admin token 'admin' for API clients. Keep it: it is shown only now.\n  {admin_token}")
     print(f"Mission Control on {settings.base_url}  (database {settings.db_path})")
-    print(f"Log in (this link works once, for 24 hours): {settings.base_url}/login?token={raw}", flush=True)
+    print(f"Log in (this link works once, for 24 hours): {settings.base_url}/login?token={link}", flush=True)
+    for warning in sqlite_warnings():
+        print(f"mc: warning: {warning}", file=sys.stderr, flush=True)
     # Workers import the app by name and read their settings from the environment.
     os.environ.update(
         {"MC_DB": str(settings.db_path.resolve()), "MC_HOST": settings.host, "MC_PORT": str(settings.port)}
     )
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        server_header=False,
-        log_level="warning" if args.quiet else "info",
-    )
+    serve(settings, args.workers, args.quiet)
     return 0
 
 

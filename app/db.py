@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from app import ROOT
+from app.sqlite import driver
 
 MIGRATIONS_DIR = ROOT / "sql" / "migrations"
 APPLICATION_ID = 1296254285  # 'MC01', set by the first migration
@@ -22,6 +24,13 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class DatabaseError(Exception):
     """The database cannot be used; the message is one line a person can act on."""
+
+
+class DatabaseBusy(DatabaseError):
+    """Another process held the write lock for longer than BUSY_TIMEOUT_S: worth trying again soon."""
+
+
+BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process's lock (and SQLite's busy_timeout)
 
 
 def list_migrations() -> list[tuple[int, Path]]:
@@ -74,6 +83,18 @@ def check_backup_target(dest: Path) -> None:
         raise DatabaseError(f"the folder {dest.parent} does not exist")
 
 
+def _wait_for_lock(fd: int, deadline: float) -> bool:
+    """In a thread: take the cross-process lock, polling each millisecond; False at the deadline."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
+
+
 class Database:
     """The one place that opens connections; every write goes through `write()`."""
 
@@ -109,7 +130,7 @@ class Database:
                 await conn.execute("PRAGMA query_only = ON")
                 self._all_readers.append(conn)
                 self._readers.put_nowait(conn)
-        except sqlite3.DatabaseError as exc:
+        except driver.DatabaseError as exc:
             await self.close()
             raise DatabaseError(f"{self.path}: {exc}") from None
         except DatabaseError:
@@ -117,9 +138,10 @@ class Database:
             raise
 
     async def _connect(self, target: str, uri: bool) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(target, uri=uri, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA busy_timeout = 5000")
+        # aiosqlite.connect() always uses Python's sqlite3; its connector takes the module app/sqlite.py chose.
+        conn = await aiosqlite.Connection(lambda: driver.connect(target, uri=uri, isolation_level=None), 64)
+        conn.row_factory = driver.Row
+        await conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         await conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
@@ -165,21 +187,26 @@ class Database:
     async def _lock_processes(self) -> None:
         # Every process writes and checkpoints only while holding this lock, so no two connections
         # ever write or checkpoint at once: that closes SQLite's WAL-reset race (3.7.0-3.51.2, and
-        # Python here links 3.40.1). Try without blocking first; wait in a thread only when contended.
+        # Python here links 3.40.1). Try without blocking first; wait in a thread only when contended, and
+        # never past BUSY_TIMEOUT_S: a process that holds the lock for ever must not hang every write here.
         assert self._lock_fd is not None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._lock_fd, fcntl.LOCK_EX))
+            fd, deadline = self._lock_fd, time.monotonic() + BUSY_TIMEOUT_S
+            waiting = asyncio.ensure_future(asyncio.to_thread(_wait_for_lock, fd, deadline))
             try:
-                await asyncio.shield(waiting)
+                taken = await asyncio.shield(waiting)
             except asyncio.CancelledError:
-                # The thread goes on and will take the lock: wait for it (still inside the in-process
-                # lock) and give the lock back, or other processes would wait until this one closes.
+                # The thread goes on and may take the lock: wait for it (at most until the deadline, still
+                # inside the in-process lock) and give the lock back, or other processes would wait on it.
                 with contextlib.suppress(Exception):
-                    await waiting
-                self._unlock_processes()
+                    if await waiting:
+                        self._unlock_processes()
                 raise
+            if not taken:
+                held = f"another process has held {self.path.name}'s write lock for {BUSY_TIMEOUT_S:g} s"
+                raise DatabaseBusy(held) from None
 
     def _unlock_processes(self) -> None:
         if self._lock_fd is not None:
@@ -197,7 +224,10 @@ class Database:
                 try:
                     yield self._writer
                 except BaseException:
-                    await asyncio.shield(self._writer.execute("ROLLBACK"))
+                    # A failed ROLLBACK (the disk full, say) must not leave the writer inside a transaction,
+                    # where every later BEGIN would fail: the original error is the one to report.
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self._writer.execute("ROLLBACK"))
                     raise
                 await self._writer.execute("COMMIT")
             finally:
@@ -248,7 +278,10 @@ class Database:
         self._all_readers.clear()
         if self._writer is not None:
             if self._lock_fd is not None:
-                await self._lock_processes()
+                # Closing may checkpoint: under the lock if it can be had; a process that keeps it past the
+                # busy timeout does not stop this one from closing (and exiting).
+                with contextlib.suppress(DatabaseBusy):
+                    await self._lock_processes()
             try:
                 await self._writer.close()
             finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from typing import Any
 
 import msgspec
@@ -16,20 +17,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 
-from app import ROOT
+from app import ROOT, markdown
 from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import FragmentCache, Recent
-from app.db import Database
+from app.db import Database, DatabaseBusy
 from app.htmx import render
 from app.ingest import EventWriter
 from app.live import Broker, Poller
+from app.openapi import ApiDocument
+from app.params import StaticFileSystem
 from app.reaper import Reaper
 from app.relay import RedisRelay
 from app.routes import api, board, create, events, health, links, login, pages, palette, queue, stream, tickets
-from app.security import add_security_headers
+from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
+from app.sqlite import driver
 from app.state import AppState
 from app.store.board import live_ticket_ids
+
+log = logging.getLogger("mc.app")
 
 # Each area's module lists its own handlers.
 ROUTES = [
@@ -75,7 +81,44 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         if exc.detail and exc.detail not in ("Not Found", "Method Not Allowed")
         else ("There is nothing at this address." if status == 404 else "This address does not take that method.")
     )
-    return render(request, "templates/error.html", "templates/error.html", ErrorPage(title, message), status)
+    page = render(request, "templates/error.html", "templates/error.html", ErrorPage(title, message), status)
+    page.headers.update(exc.headers or {})  # a 405's Allow
+    return page
+
+
+def too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested past what the decoder's stack allows: the client's fault, said plainly."""
+    body = {"status_code": 400, "detail": "The JSON body nests arrays or objects too deeply."}
+    return Response(body, status_code=400, media_type=MediaType.JSON)
+
+
+def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database cannot take the request now (another process holds its lock, or its disk is full or
+    failing): 503 with Retry-After, and the next request tries afresh. Any other database error is a bug."""
+    text = str(exc).lower()
+    if isinstance(exc, DatabaseBusy) or "locked" in text or "busy" in text:
+        detail, retry = "The database is busy (another process is writing): try again in a few seconds.", 2
+    elif "full" in text or "disk i/o" in text:
+        detail, retry = "The database's disk is full or failing: the operator has been told.", 30
+        log.error("database unavailable answering %s %s: %s", request.method, request.url.path, exc)
+    else:
+        return internal_error(request, exc)
+    if wants_json(request):
+        body = {"status_code": 503, "detail": detail}
+        return Response(body, status_code=503, media_type=MediaType.JSON, headers={"Retry-After": str(retry)})
+    page = render(request, "templates/error.html", "templates/error.html", ErrorPage("Try again soon", detail), 503)
+    page.headers["Retry-After"] = str(retry)
+    return page
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback for the operator; the client learns only that it happened."""
+    log.error("unhandled error answering %s %s", request.method, request.url.path, exc_info=exc)
+    if wants_json(request):
+        body = {"status_code": 500, "detail": "Something went wrong on the server; it has been logged."}
+        return Response(body, status_code=500, media_type=MediaType.JSON)
+    page = ErrorPage("Something went wrong", "The server could not answer this request; the error has been logged.")
+    return render(request, "templates/error.html", "templates/error.html", page, 500)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Litestar:
@@ -104,6 +147,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
 
     async def open_db(app: Litestar) -> None:
+        markdown.renderer.configure(settings.markdown_workers, settings.markdown_budget_s)
+        markdown.renderer.start()  # the worker process belongs to this process, not to one app: never stopped
         if database._writer is None:
             await database.open()
         mc.writer.start()
@@ -131,6 +176,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             create_static_files_router(
                 path="/static",
                 directories=[ROOT / "static"],
+                file_system=StaticFileSystem(),
                 # Pages link to static files by content hash (app.htmx.static_url): safe to keep for a year.
                 cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
             ),
@@ -138,8 +184,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         on_startup=[open_db, reaper.start],
         on_shutdown=[reaper.stop, close_db],  # in this order: the reaper's last write before the close
         state=State({"mc": mc}),
-        middleware=[AuthMiddleware],
-        before_send=[add_security_headers],
+        middleware=[AuthMiddleware, JsonBodiesOnly],
+        before_send=[add_security_headers, fix_allow_header],
         plugins=[HTMXPlugin()],
         request_class=HTMXRequest,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_host_list),
@@ -148,6 +194,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             NotFoundException: http_error,
             # Litestar's detail names only the route; the API's names the field at fault.
             ValidationException: api.client_error,
+            RecursionError: too_deep,
+            DatabaseBusy: database_unavailable,
+            driver.OperationalError: database_unavailable,
+            Exception: internal_error,
         },
         openapi_config=OpenAPIConfig(
             title="Mission Control",
@@ -157,6 +207,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="mc token")}
             ),
             security=[{"bearer": []}],
+            render_plugins=[ApiDocument()],
         ),
         debug=False,
     )

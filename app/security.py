@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar.types import Message, Scope
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script or style anywhere: htmx's config lives in a meta tag and its indicator styles are off.
 CSP = (
@@ -27,3 +29,50 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         present = {bytes(k).lower() for k, _ in headers}
         headers.extend(h for h in HEADERS if h[0] not in present)
         message["headers"] = headers
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def sends_json(content_type: str) -> bool:
+    """application/json, or a JSON-based type (application/merge-patch+json), whatever its parameters."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+class JsonBodiesOnly:
+    """The API reads bodies as JSON: one sent as anything else (text/plain, a form) is refused with 415 rather
+    than parsed as if it were JSON. Pages and their forms are not under /api/ and keep their form bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/") and scope.get("method") in _BODY_METHODS:
+            headers = dict(scope["headers"])
+            has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
+            if has_body and not sends_json(headers.get(b"content-type", b"").decode("latin-1")):
+                body = b'{"status_code":415,"detail":"Send the body as JSON, with Content-Type: application/json."}'
+                start: Any = {"type": "http.response.start", "status": 415, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}  # fmt: skip
+                await send(start)
+                end: Any = {"type": "http.response.body", "body": body}
+                await send(end)
+                return
+        await self.app(scope, receive, send)
+
+
+async def fix_allow_header(message: Message, scope: Scope) -> None:
+    """OPTIONS answers with every method of its path. Litestar's OPTIONS handler lists only the methods of the
+    handlers registered before it was made (the first handler of a path, when several are), so the app's own
+    route map says instead."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    handler: Any = scope.get("route_handler")
+    if handler is None or not handler.paths:
+        return
+    methods = scope["app"].route_handler_method_map.get(next(iter(handler.paths)))
+    if methods:
+        allow = ", ".join(sorted(m for m in methods if m.isupper()))
+        headers = [(k, v) for k, v in message.get("headers", ()) if bytes(k).lower() != b"allow"]
+        message["headers"] = [*headers, (b"allow", allow.encode())]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -31,6 +32,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     allowed_hosts: str = ""
     # Ticket identifiers are PREFIX-NUMBER, like the seed's MC-747.
     ticket_prefix: str = "MC"
+    # Which SQLite: "auto" uses the bundled fixed one (pysqlite3) when installed, "bundled" insists on it,
+    # "system" keeps Python's own. Read once at import by app/sqlite.py (every connection of a process alike).
+    sqlite: Literal["auto", "bundled", "system"] = "auto"
     # Read-only connections for page renders and API reads; all writes go through one writer.
     readers: int = 4
     # How long a browser login lasts.
@@ -66,6 +70,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     queue_stuck_minutes: Annotated[int, msgspec.Meta(ge=1)] = 30
     # Seconds between reaper passes inside `mc serve` (one process reaps, by a lock); 0 turns it off.
     reaper_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 30
+    # Addresses (IPs or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, so no client can pick its own address (the login rate
+    # limit counts per address). Set it to the proxy's address, e.g. 127.0.0.1 for nginx on this host.
+    trusted_proxies: str = ""
+    # Open connections per server process; past it a new connection is closed at once, so slow or idle
+    # clients cannot use up the process's file descriptors (streams are capped separately, below this).
+    max_connections: Annotated[int, msgspec.Meta(ge=16)] = 4096
+    # Seconds a client has to send a request's line and headers once it connects (or starts another
+    # request); slower clients are answered 408 and cut off.
+    header_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10
+    # A request's line and headers together, in bytes, and how many headers it may have: past either, 431.
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1_048_576)] = 65_536
+    max_headers: Annotated[int, msgspec.Meta(ge=16, le=1000)] = 100
+    # Markdown is rendered in worker processes, never on the event loop (some input takes seconds): how many,
+    # and how long a page waits for their renders before it shows a slow text as plain text for this view.
+    markdown_workers: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+    markdown_budget_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.
@@ -151,5 +172,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("MC_LIVE_FALLBACK_POLL_S must be 0.05-600 seconds")
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"MC_REDIS_URL must start with redis://, rediss:// or unix://, not {settings.redis_url!r}")
+    if settings.max_connections <= settings.sse_max_total_clients + settings.sse_max_tail_clients:
+        raise SettingsError("MC_MAX_CONNECTIONS must be above the two stream caps together, so pages still get in")
+    parse_trusted_proxies(settings.trusted_proxies)
     parse_wip_limits(settings.wip_limits)
     return settings
+
+
+def parse_trusted_proxies(text: str) -> list[str]:
+    """'127.0.0.1, 10.0.0.0/8' -> ['127.0.0.1', '10.0.0.0/8'], each checked as an address or a network."""
+    proxies = [p.strip() for p in text.split(",") if p.strip()]
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(f"MC_TRUSTED_PROXIES takes IP addresses or networks; not {proxy!r}") from None
+    return proxies

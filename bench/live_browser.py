@@ -45,8 +45,10 @@ def measure(workers: int, redis_url: str = "", rounds: int = 20) -> list[float]:
             httpx.post(f"{server.base_url}/api/v1/tickets", json={"title": "Timing"}, headers=auth).raise_for_status()
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-                page = browser.new_context(base_url=server.base_url).new_page()
-                page.goto(f"/login?token={token}&next=/ticket/MC-1")
+                context = browser.new_context(base_url=server.base_url)
+                context.request.post("/login", form={"token": token})
+                page = context.new_page()
+                page.goto("/ticket/MC-1")
                 page.evaluate(WATCH)
                 page.wait_for_timeout(500)  # the stream connects
                 times = []

@@ -55,7 +55,7 @@ class Harness:
     def login(self, scope: str = "admin") -> str:
         """Log the client in with a new token of `scope`; return the page's CSRF token."""
         raw = self.token(scope)
-        response = self.client.get("/login", params={"token": raw}, follow_redirects=False)
+        response = self.client.post("/login", data={"token": raw}, follow_redirects=False)
         assert response.status_code == 303, response.text
         return csrf_of(self.client.get("/").text)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-LOGIN_LINE = re.compile(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)")
+LOGIN_LINE = re.compile(r"(https?://\S+/login\?token=\S+)")
 
 
 def free_port() -> int:
@@ -33,6 +33,13 @@ class Server:
     login_url: str
     output: list[str] = field(default_factory=list)
 
+    def read_output(self) -> str:
+        """Everything the server printed, after stopping it (its pipe is read to the end)."""
+        self.stop()
+        assert self.process.stdout is not None
+        self.output.append(self.process.stdout.read())
+        return "".join(self.output)
+
     def stop(self, timeout: float = 10) -> float:
         """SIGTERM, wait; return how long it took to exit (kill if it would not)."""
         started = time.monotonic()
@@ -47,11 +54,19 @@ class Server:
 
 
 def start_server(
-    db: Path, *args: str, timeout: float = 20, env: dict[str, str] | None = None, port: int | None = None
+    db: Path,
+    *args: str,
+    timeout: float = 20,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    quiet: bool = True,
 ) -> Server:
-    """Run `mc serve` on `db` (with extra MC_* settings in `env`) and wait until /healthz answers."""
+    """Run `mc serve` on `db` (with extra MC_* settings in `env`) and wait until /healthz answers; `quiet`
+    leaves out the access log (read what it wrote, so far, with `Server.read_output`)."""
     port = port or free_port()
-    command = [sys.executable, "-m", "app.cli", "serve", "--db", str(db), "--port", str(port), "--quiet", *args]
+    command = [sys.executable, "-m", "app.cli", "serve", "--db", str(db), "--port", str(port), *args]
+    if quiet:
+        command.append("--quiet")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MC_")}, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert process.stdout is not None

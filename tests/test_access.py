@@ -114,7 +114,7 @@ def test_a_logged_in_read_token_can_look_but_not_write(harness: Harness) -> None
 
 
 def test_a_logged_in_worker_token_cannot_browse_pages(harness: Harness) -> None:
-    harness.client.get("/login", params={"token": harness.token("worker")})
+    harness.client.post("/login", data={"token": harness.token("worker")})
     response = harness.client.get("/board")
     assert response.status_code == 403
     assert "worker APIs" in response.json()["detail"]

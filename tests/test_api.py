@@ -282,7 +282,7 @@ def test_a_bad_comment_is_a_400_naming_the_body(harness: Harness, admin: dict[st
     ("params", "name"),
     [({"priority": 9}, "priority"), ({"priority": "high"}, "priority"), ({"status": "doing"}, "status"),
      ({"limit": 0}, "limit"), ({"limit": 201}, "limit"), ({"cursor": "not-a-cursor"}, "cursor"),
-     ({"cursor": "dDE6MA"}, "cursor")],  # base64 of "t1:0": well-formed, but no page ends there
+     ({"cursor": "t1.0"}, "cursor")],  # well-formed, but no page ends there
 )  # fmt: skip
 def test_a_bad_filter_is_a_400_naming_the_parameter(
     harness: Harness, admin: dict[str, str], params: dict[str, Any], name: str
@@ -348,7 +348,8 @@ def test_put_tags_replaces_the_whole_set(harness: Harness, admin: dict[str, str]
 def test_put_tags_with_a_bad_tag_keeps_the_old_ones(harness: Harness, admin: dict[str, str]) -> None:
     ident = harness.ticket("Tagged", tags=["bug"])
     response = harness.client.put(f"{API}/{ident}/tags", json={"tags": ["fine", "not fine!"]}, headers=admin)
-    assert response.status_code == 400 and response.json()["detail"].startswith("tags: ")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "tags[1]: a tag is 1-40 letters, digits, - or _, like ui-polish"
     assert harness.client.get(f"{API}/{ident}", headers=admin).json()["tags"] == ["bug"]
 
 

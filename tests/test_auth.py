@@ -11,8 +11,8 @@ from tests.conftest import Harness, bearer, csrf_of, soup, text_of
 
 
 def login_with(harness: Harness, raw: str, **params: str):  # type: ignore[no-untyped-def]
-    """GET the login link."""
-    return harness.client.get("/login", params={"token": raw, **params}, follow_redirects=False)
+    """Post a token to the login form."""
+    return harness.client.post("/login", data={"token": raw, **params}, follow_redirects=False)
 
 
 def test_a_page_without_login_redirects_to_login_and_back(harness: Harness) -> None:
@@ -72,10 +72,28 @@ def test_logout_ends_the_session_on_the_server(harness: Harness) -> None:
 
 def test_a_login_link_works_once(harness: Harness) -> None:
     link = harness.call(tokens.create_login_link, harness.db)
-    assert login_with(harness, link).status_code == 303
+    first = harness.client.get("/login", params={"token": link, "next": "/tasks"}, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/tasks"
     harness.client.cookies.clear()
+    again = harness.client.get("/login", params={"token": link}, follow_redirects=False)
+    assert again.status_code == 401 and "already used" in text_of(again.text, "[role=alert]")
     assert login_with(harness, link).status_code == 401
     assert harness.client.get("/api/v1/tickets/MC-1", headers=bearer(link)).status_code == 401
+
+
+def test_a_lasting_token_in_a_link_is_refused_and_logs_nobody_in(harness: Harness) -> None:
+    raw = harness.token("admin")
+    response = harness.client.get("/login", params={"token": raw}, follow_redirects=False)
+    assert response.status_code == 400 and SESSION_COOKIE not in response.cookies
+    assert "paste yours into the form" in text_of(response.text, "[role=alert]")
+    assert harness.client.get("/board", follow_redirects=False).status_code == 303
+
+
+def test_only_a_login_link_starts_a_login_where_links_are_asked_for(harness: Harness) -> None:
+    raw = harness.token("admin")
+    assert harness.call(tokens.start_login, harness.db, raw, 1, link_only=True) is None
+    link = harness.call(tokens.create_login_link, harness.db)
+    assert harness.call(tokens.start_login, harness.db, link, 1, link_only=True) is not None
 
 
 def test_a_revoked_token_ends_its_logins_and_bearer_use(harness: Harness) -> None:

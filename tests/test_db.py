@@ -11,6 +11,7 @@ import pytest
 
 from app import db as dbmod
 from app.db import Database, DatabaseError, split_statements
+from app.sqlite import driver
 from app.store import admin, queries, tickets
 
 
@@ -120,14 +121,14 @@ def test_readers_cannot_write(tmp_path: Path) -> None:
         finally:
             await database.close()
 
-    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+    with pytest.raises(driver.OperationalError, match=r"readonly|read-only|query_only"):
         run(attempt())
 
 
 def test_a_failed_write_rolls_back_the_whole_transaction(tmp_path: Path) -> None:
     async def attempt() -> int:
         database = await opened(tmp_path / "mc.db")
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(driver.IntegrityError):
             async with database.write() as conn:
                 await conn.execute("INSERT INTO heartbeats (worker, status) VALUES ('w', 'ok')")
                 await conn.execute("INSERT INTO heartbeats (worker, status) VALUES ('w', 'not-a-status')")

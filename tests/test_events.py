@@ -16,9 +16,9 @@ from tests.conftest import Harness, bearer
 
 @pytest.fixture
 def worker(harness: Harness) -> dict[str, str]:
-    """A worker token's headers, and ticket MC-1 to post to."""
+    """A worker token's headers (the body is JSON), and ticket MC-1 to post to."""
     harness.ticket("Worker target")
-    return bearer(harness.token("worker"))
+    return {**bearer(harness.token("worker")), "Content-Type": "application/json"}
 
 
 def post(harness: Harness, headers: dict[str, str], body: object, ident: str = "MC-1", **extra: str):  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def test_seqs_stay_gap_free_when_another_process_writes_between_batches(  # type
 
 
 def test_a_deleted_ticket_is_a_404_and_the_next_batch_of_another_ticket_is_right(harness: Harness) -> None:
-    worker = bearer(harness.token("worker"))
+    worker = {**bearer(harness.token("worker")), "Content-Type": "application/json"}
     first, second = harness.ticket("One"), harness.ticket("Two")
     assert post(harness, worker, {"type": "x"}, ident=first).json() == {"seq": 1}
     assert post(harness, worker, {"type": "x"}, ident=second).json() == {"seq": 1}
@@ -144,7 +144,7 @@ def test_a_deleted_tickets_event_rowids_are_never_given_out_again(  # type: igno
     harness: Harness, settings
 ) -> None:
     """Other processes publish events above the last rowid they saw: a reused rowid would never reach them."""
-    worker = bearer(harness.token("worker"))
+    worker = {**bearer(harness.token("worker")), "Content-Type": "application/json"}
     kept, doomed = harness.ticket("Kept"), harness.ticket("Doomed")
     post(harness, worker, {"type": "x"}, ident=kept)
     post(harness, worker, {"events": [{"type": "y"}, {"type": "z"}]}, ident=doomed)  # rowids 2 and 3, the top

@@ -176,7 +176,7 @@ def test_the_api_says_why_it_refuses(harness: Harness) -> None:
     nameless = harness.client.post("/api/v1/queue/claim", json={}, headers=worker)
     assert nameless.status_code == 400 and "worker" in nameless.json()["detail"]
     no_ticket = harness.client.post("/api/v1/queue", json={"body": "x", "ticket": "MC-999"}, headers=worker)
-    assert no_ticket.status_code == 404 and no_ticket.json()["detail"] == "There is no ticket MC-999."
+    assert no_ticket.status_code == 422 and no_ticket.json()["detail"] == "There is no ticket MC-999."
 
 
 def test_listing_filters_by_status_and_refuses_an_unknown_one(harness: Harness) -> None:

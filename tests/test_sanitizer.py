@@ -7,7 +7,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from app.markdown import render_markdown
+from app.markdown import to_html
 
 CORPUS = [
     # script and friends
@@ -90,7 +90,7 @@ def url_scheme(url: str) -> str | None:
 
 @pytest.mark.parametrize("payload", CORPUS)
 def test_nothing_dangerous_survives(payload: str) -> None:
-    html = str(render_markdown(payload))
+    html = str(to_html(payload))
     tree = BeautifulSoup(html, "html.parser")
     for node in tree.find_all(True):
         assert node.name not in BANNED_TAGS, (payload, html)
@@ -107,7 +107,7 @@ def test_the_corpus_is_big_enough() -> None:
 
 
 def test_safe_markdown_still_renders() -> None:
-    tree = BeautifulSoup(str(render_markdown("**bold** [ok](https://ok.example) ![i](https://ok.example/i.png)")),
+    tree = BeautifulSoup(str(to_html("**bold** [ok](https://ok.example) ![i](https://ok.example/i.png)")),
                          "html.parser")  # fmt: skip
     assert tree.find("strong").get_text() == "bold"
     link = tree.find("a")
@@ -118,6 +118,6 @@ def test_safe_markdown_still_renders() -> None:
 
 
 def test_escaped_html_is_shown_as_text() -> None:
-    tree = BeautifulSoup(str(render_markdown("<script>alert(1)</script>")), "html.parser")
+    tree = BeautifulSoup(str(to_html("<script>alert(1)</script>")), "html.parser")
     assert tree.find("script") is None
     assert tree.get_text() == "<script>alert(1)</script>\n"

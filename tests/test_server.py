@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -26,11 +27,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def test_first_start_creates_an_admin_token_and_prints_a_login_url(server: Server, tmp_path: Path) -> None:
     text = "".join(server.output)
     assert "Created the admin token 'admin'" in text
+    admin_token = re.search(r"^  (mc_\S+)$", text, re.M)
+    assert admin_token is not None and admin_token.group(1) not in server.login_url
+    assert "token=ml_" in server.login_url  # the link is single-use from the very first start
     with httpx.Client(base_url=server.base_url) as client:
         response = client.get(server.login_url, follow_redirects=False)
         assert response.status_code == 303
         board = client.get("/board")
         assert board.status_code == 200 and "<h1>Board</h1>" in board.text
+    with httpx.Client() as client:
+        assert client.get(server.login_url, follow_redirects=False).status_code == 401  # it worked once
+    api = httpx.get(f"{server.base_url}/api/v1/tickets", headers={"Authorization": f"Bearer {admin_token.group(1)}"})
+    assert api.status_code == 200
     scopes = sqlite3.connect(tmp_path / "mc.db").execute("SELECT scope FROM api_tokens WHERE kind = 'api'").fetchall()
     assert scopes == [("admin",)]
 

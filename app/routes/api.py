@@ -8,11 +8,18 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
 from litestar.enums import MediaType
-from litestar.exceptions import ClientException, NotFoundException, SerializationException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.types import ExceptionHandlersMap
 
-from app.autotag import clean_tags
+from app.autotag import TAG_PATTERN, clean_tags
+from app.openapi import refusals
 from app.routes.tickets import find_ticket
 from app.state import app_state
 from app.store import listing, ops, tickets
@@ -22,14 +29,23 @@ WORKER = {"worker": True}  # worker tokens may call these (agents file follow-up
 DOCS: dict[str, Any] = {"tags": ["Tickets"], "raises": [NotFoundException]}
 
 Status = Literal["backlog", "todo", "in_progress", "review", "blocked", "done"]  # tickets.STATUSES; a test checks
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300, description="1-300 characters, not blank")]
-Description = Annotated[str, msgspec.Meta(max_length=100_000, description="Markdown, up to 100,000 characters")]
+NO_NUL = r"^[^\x00]*$"  # see app/edits.py: SQLite's length() stops at a NUL
+Title = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=300, pattern=NO_NUL, description="1-300 characters, not blank")
+]
+Description = Annotated[
+    str, msgspec.Meta(max_length=100_000, pattern=NO_NUL, description="Markdown, up to 100,000 characters")
+]
 Priority = Annotated[int, msgspec.Meta(ge=1, le=4, description="1 urgent, 2 high, 3 medium, 4 low")]
 Assignee = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="Who works on it")]
-Tags = Annotated[
-    list[str], msgspec.Meta(max_length=50, description="Lower-case letters, digits, - and _, 1-40 long each")
+Tag = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=TAG_PATTERN, description="Letters, digits, - and _, 1-40 (a leading # is dropped); kept lower-case"
+    ),
 ]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, description="Markdown, not blank")]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=50, description="Each tag once (repeats are dropped)")]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL, description="Markdown, not blank")]
 
 # A hint after msgspec's message, for ticket fields whose rule it states only in part. Only the ticket routes
 # themselves get them: other bodies (heartbeats, sub-resources) may have fields of the same name with other rules.
@@ -37,6 +53,18 @@ TICKET_PATH = re.compile(r"/api/v1/tickets(/[^/]+)?")
 HINTS = {
     "status": "status is one of " + ", ".join(tickets.STATUSES),
     "priority": "priority must be 1-4 (1 is urgent, 4 is low)",
+}
+
+
+# Hints for fields whose rule is the same in every body that has them.
+EVERYWHERE = {
+    "tags": "a tag is 1-40 letters, digits, - or _, like ui-polish",
+    "title": "a title cannot contain a NUL character",
+    "description": "a description cannot contain a NUL character",
+    "body": "a text cannot contain a NUL character",
+    "vault_path": "a vault path is relative to the vault (no leading / or drive), with no '..' part and no control "
+    "characters",
+    "last_event_id": "the Last-Event-ID header must be a seq, a whole number (browsers send back the id they got)",
 }
 
 
@@ -50,7 +78,12 @@ class HeartbeatIn(msgspec.Struct, frozen=True):
 
     worker: Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The worker's name")]
     status: Literal["ok", "busy", "idle", "degraded", "down"]
-    ticket: Annotated[str | None, msgspec.Meta(description="Identifier of the ticket being worked on")] = None
+    ticket: (
+        Annotated[
+            str, msgspec.Meta(min_length=1, max_length=100, description="Identifier of the ticket being worked on")
+        ]
+        | None
+    ) = None
     detail: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
@@ -122,7 +155,9 @@ def describe(problem: dict[str, Any], hints: dict[str, str]) -> str:
         if message == "'data'":
             return "The request needs a JSON body."
         return f"request body: {message}" if message.startswith("Expected") else message
-    hint = hints.get(str(key))
+    hint = hints.get(str(key)) or EVERYWHERE.get(re.sub(r"\[\d+\]$", "", str(key)))
+    if hint and message.startswith("Expected `str` matching regex"):
+        return f"{key}: {hint}"  # the rule in words, not the regex
     return f"{key}: {message}" + (f"; {hint}" if hint else "")
 
 
@@ -154,6 +189,9 @@ def bad_input(key: str, message: str, source: str) -> ValidationException:
 
 def cleaned(tags: list[str]) -> list[str]:
     """Tags normalised by clean_tags, or a 400 that says which tag is wrong."""
+    for tag in tags:  # msgspec's pattern check lets a trailing newline through ($); the documented rule does not
+        if not re.fullmatch(TAG_PATTERN.strip("^$"), tag):
+            raise bad_input("tags", f"a tag is 1-40 letters, digits, - or _; {tag!r} is not", "body")
     try:
         return clean_tags(tags)
     except ValueError as exc:
@@ -177,7 +215,9 @@ async def list_tickets(
     priority: Annotated[int | None, Parameter(ge=1, le=4, description="1 urgent … 4 low")] = None,
     q: Annotated[str | None, Parameter(max_length=1000, description="Words in the title or description")] = None,
     limit: Annotated[int, Parameter(ge=1, le=200, description="Tickets per page")] = 50,
-    cursor: Annotated[str | None, Parameter(max_length=64, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Parameter(pattern=listing.CURSOR_PATTERN, description="next_cursor of the previous page")
+    ] = None,
 ) -> listing.TicketList:
     """Tickets under the filters, newest-created first, a page at a time (pass next_cursor back as cursor)."""
     filt = BoardFilter(assignee=assignee or None, tag=(tag or "").lower() or None, priority=priority, q=q)
@@ -241,12 +281,15 @@ async def put_tags(request: Request[Any, Any, Any], identifier: FromPath[str], d
     return TagList(await tickets.list_tags(db, ticket.id))
 
 
-@post("/api/v1/heartbeats", opt=WORKER, status_code=201, exception_handlers=JSON_ERRORS)
+@post(
+    "/api/v1/heartbeats", opt=WORKER, status_code=201, exception_handlers=JSON_ERRORS,
+    responses=refusals({422: "The ticket named in the body does not exist"}),
+)  # fmt: skip
 async def post_heartbeat(request: Request[Any, Any, Any], data: JSONBody[HeartbeatIn]) -> HeartbeatOut:
     """Record a worker's heartbeat (the Team and Overview pages read them)."""
     db = app_state(request).db
     if data.ticket is not None and await tickets.get_ticket(db, data.ticket.upper()) is None:
-        raise NotFoundException(f"There is no ticket {data.ticket}.")
+        raise HTTPException(status_code=422, detail=f"There is no ticket {data.ticket}.")
     ticket = data.ticket.upper() if data.ticket else None
     return HeartbeatOut(await ops.record_heartbeat(db, data.worker, data.status, data.detail, ticket))
 

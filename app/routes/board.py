@@ -9,12 +9,13 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.columns import more_url, render_columns, render_slots
 from app.htmx import render, render_html, wants_fragment
+from app.params import MAX_ID
 from app.routes.tickets import find_ticket
 from app.state import app_state
 from app.store import board, tickets
@@ -66,7 +67,7 @@ class MoveForm(msgspec.Struct, frozen=True):
 
 def board_filter(assignee: str | None, tag: str | None, priority: str | None, q: str | None) -> BoardFilter:
     """Filters from query parameters; a priority that is not 1-4 is ignored rather than refused."""
-    level = int(priority) if priority and priority.isdigit() and 1 <= int(priority) <= 4 else None
+    level = int(priority) if priority in ("1", "2", "3", "4") else None
     return BoardFilter(assignee=assignee or None, tag=tag or None, priority=level, q=(q or "").strip() or None)
 
 
@@ -105,8 +106,8 @@ async def board_page(
 async def load_more(
     request: Request[Any, Any, Any],
     status: FromPath[str],
-    after_key: FromQuery[float],
-    after_id: FromQuery[int],
+    after_key: Annotated[float, Parameter(ge=-1e300, le=1e300, description="The last card's sort key")],
+    after_id: Annotated[int, Parameter(ge=0, le=MAX_ID, description="The last card's id")],
     since: FromQuery[str] = "",
     assignee: FromQuery[str | None] = None,
     tag: FromQuery[str | None] = None,

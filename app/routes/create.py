@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from app.autotag import clean_tags
 from app.columns import known_choices, render_slots
+from app.edits import NUL
 from app.htmx import render, render_html, wants_fragment
 from app.routes.board import board_note, filter_from_url
 from app.state import app_state
@@ -62,8 +63,12 @@ def check_form(form: NewTicketForm) -> Checked | dict[str, str]:
         errors["title"] = "A ticket needs a title."
     elif len(title) > 300:
         errors["title"] = "A title can be at most 300 characters."
+    elif NUL in title:
+        errors["title"] = "A title cannot contain a NUL character."
     if len(form.description) > 100_000:
         errors["description"] = "The description can be at most 100,000 characters."
+    elif NUL in form.description:
+        errors["description"] = "The description cannot contain a NUL character."
     if form.status not in tickets.STATUSES:
         errors["status"] = "Choose one of the board's columns."
     if form.priority not in ("1", "2", "3", "4"):

@@ -12,8 +12,11 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, QueryParameter, URLEncodedBody
 
+from app.openapi import refusals
+from app.params import ContextId, LinkId
 from app.routes.tickets import context_section, find_ticket, refuse, relationships_section, swap_or_back
 from app.state import app_state
 from app.store import links
@@ -41,17 +44,31 @@ KIND_HELP = (
 )
 
 
+LinkType = Literal[
+    "blocks", "child_of", "duplicate_of", "caused_by", "relates_to", "related_to",
+    "blocked_by", "parent_of", "duplicated_by", "cause_of",
+]  # fmt: skip  # links.REL_TYPES and links.INVERSES; a test checks
+
+
 class LinkIn(msgspec.Struct, frozen=True):
     """A relationship to add or remove through the API."""
 
-    type: Annotated[str, msgspec.Meta(description=KIND_HELP)]
-    target: Annotated[str, msgspec.Meta(max_length=100, description="The other ticket, e.g. MC-12")]
+    type: Annotated[LinkType, msgspec.Meta(description=KIND_HELP)]
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="The other ticket, e.g. MC-12")]
 
 
 class ContextIn(msgspec.Struct, frozen=True):
     """A vault file to link to a ticket through the API."""
 
-    vault_path: Annotated[str, msgspec.Meta(min_length=1, max_length=1000, description="Relative to the vault")]
+    vault_path: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=1000,
+            pattern=links.VAULT_PATH_PATTERN,
+            description="Relative to the vault: no leading / or drive, no '..' part, no control characters",
+        ),
+    ]
     action: Literal["consulted", "updated", "created"] = "consulted"
     source: Annotated[
         Literal["auto", "manual"] | None, msgspec.Meta(description="Default: auto for worker tokens, else manual")
@@ -95,9 +112,7 @@ async def add_link(
 
 
 @post("/ticket/{identifier:str}/relationships/{link_id:int}/delete", cache=False)
-async def remove_link(
-    request: Request[Any, Any, Any], identifier: FromPath[str], link_id: FromPath[int]
-) -> Response[Any]:
+async def remove_link(request: Request[Any, Any, Any], identifier: FromPath[str], link_id: LinkId) -> Response[Any]:
     """Remove one of this ticket's links (made from either end) from the page."""
     ticket = await find_ticket(request, identifier)
     if not await links.remove_link(app_state(request).db, ticket.id, link_id):
@@ -123,7 +138,7 @@ async def add_context(
 
 @post("/ticket/{identifier:str}/context/{context_id:int}/delete", cache=False)
 async def remove_context(
-    request: Request[Any, Any, Any], identifier: FromPath[str], context_id: FromPath[int]
+    request: Request[Any, Any, Any], identifier: FromPath[str], context_id: ContextId
 ) -> Response[Any]:
     """Unlink a vault file from the page."""
     ticket = await find_ticket(request, identifier)
@@ -139,7 +154,11 @@ async def api_list_links(request: Request[Any, Any, Any], identifier: FromPath[s
     return await links.list_links(app_state(request).db, ticket.id)
 
 
-@post("/api/v1/tickets/{identifier:str}/relationships", status_code=201, opt={"worker": True})
+@post(
+    "/api/v1/tickets/{identifier:str}/relationships", status_code=201, opt={"worker": True},
+    responses=refusals({409: "That link is already there, or it would make a cycle",
+                        422: "The other ticket does not exist"}),
+)  # fmt: skip
 async def api_add_link(
     request: Request[Any, Any, Any], identifier: FromPath[str], data: JSONBody[LinkIn]
 ) -> links.Relationship:
@@ -151,23 +170,24 @@ async def api_add_link(
         raise api_error(refused) from None
 
 
-@delete("/api/v1/tickets/{identifier:str}/relationships", status_code=204, opt={"worker": True})
+@delete(
+    "/api/v1/tickets/{identifier:str}/relationships", status_code=204, opt={"worker": True},
+    responses=refusals({422: "The other ticket does not exist"}),
+)  # fmt: skip
 async def api_remove_link(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
-    data: JSONBody[LinkIn | None] = None,
-    type: FromQuery[str | None] = None,
-    target: FromQuery[str | None] = None,
+    type: Annotated[LinkType, QueryParameter(description=KIND_HELP)],
+    target: Annotated[str, QueryParameter(min_length=1, max_length=100, description="The other ticket, e.g. MC-12")],
 ) -> None:
-    """Remove a link named by {type, target} in the body or as query parameters; 404 when there is none."""
+    """Remove the link named by ?type=&target= (as a DELETE has no body); 404 when there is none."""
     ticket = await find_ticket(request, identifier)
-    kind, other = (data.type, data.target) if data is not None else (type or "", target or "")
     try:
-        removed = await links.remove_link_to(app_state(request).db, ticket, kind, other, prefix_of(request))
+        removed = await links.remove_link_to(app_state(request).db, ticket, type, target, prefix_of(request))
     except links.Refused as refused:
         raise api_error(refused) from None
     if not removed:
-        raise NotFoundException(f"{ticket.identifier} has no {kind} link with {other}.")
+        raise NotFoundException(f"{ticket.identifier} has no {type} link with {target}.")
 
 
 @get("/api/v1/tickets/{identifier:str}/context", cache=False, opt={"worker": True})
@@ -177,7 +197,11 @@ async def api_list_context(request: Request[Any, Any, Any], identifier: FromPath
     return await links.list_context(app_state(request).db, ticket.id)
 
 
-@post("/api/v1/tickets/{identifier:str}/context", opt={"worker": True})
+@post(
+    "/api/v1/tickets/{identifier:str}/context", status_code=201, opt={"worker": True},
+    responses={200: ResponseSpec(data_container=links.ContextLink,
+                                 description="That path was already linked with that action: the existing link")},
+)  # fmt: skip
 async def api_add_context(
     request: Request[Any, Any, Any], identifier: FromPath[str], data: JSONBody[ContextIn]
 ) -> Response[links.ContextLink]:
@@ -196,9 +220,7 @@ async def api_add_context(
 
 # No worker opt: unlinking is for people (an admin), so the middleware answers a worker token 403.
 @delete("/api/v1/tickets/{identifier:str}/context/{context_id:int}", status_code=204)
-async def api_remove_context(
-    request: Request[Any, Any, Any], identifier: FromPath[str], context_id: FromPath[int]
-) -> None:
+async def api_remove_context(request: Request[Any, Any, Any], identifier: FromPath[str], context_id: ContextId) -> None:
     """Unlink a vault file; 404 when the id is not one of this ticket's."""
     ticket = await find_ticket(request, identifier)
     if not await links.remove_context(app_state(request).db, ticket.id, context_id):

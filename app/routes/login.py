@@ -38,7 +38,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-async def _login(request: Request[Any, Any, Any], raw: str, target: str) -> Response[Any]:
+async def _login(request: Request[Any, Any, Any], raw: str, target: str, link_only: bool = False) -> Response[Any]:
     state = app_state(request)
     client = client_address(request.scope)
     wait = state.login_limiter.retry_after(client)
@@ -47,7 +47,7 @@ async def _login(request: Request[Any, Any, Any], raw: str, target: str) -> Resp
         response = render(request, "templates/login.html", "templates/login.html", page, status_code=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    started = await tokens.start_login(state.db, raw.strip(), state.settings.session_hours)
+    started = await tokens.start_login(state.db, raw.strip(), state.settings.session_hours, link_only)
     if started is None:
         state.login_limiter.record_failure(client)
         page = LoginPage(target, "That token is not valid: it may be mistyped, revoked, expired or already used.")
@@ -62,10 +62,14 @@ async def _login(request: Request[Any, Any, Any], raw: str, target: str) -> Resp
 async def login_page(
     request: Request[Any, Any, Any], token: FromQuery[str | None] = None, next: FromQuery[str | None] = None
 ) -> Response[Any]:
-    """The login form; with `?token=` (the printed link) it logs in at once."""
+    """The login form; with `?token=` (the single-use link `mc serve` prints) it logs in at once."""
     target = safe_next(next)
+    if token and not token.startswith(tokens.LOGIN_LINK_PREFIX):
+        # A lasting token in an address ends up in browser history and proxy logs: only links that work once.
+        page = LoginPage(target, "Lasting tokens are not taken in a link: paste yours into the form below.")
+        return render(request, "templates/login.html", "templates/login.html", page, status_code=400)
     if token:
-        return await _login(request, token, target)
+        return await _login(request, token, target, link_only=True)
     return render(request, "templates/login.html", "templates/login.html", LoginPage(target))
 
 

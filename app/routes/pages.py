@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
+from app import sqlite
 from app.htmx import render
 from app.state import app_state
 from app.store import admin, board, ops, tickets
@@ -28,6 +29,8 @@ class OverviewPage(msgspec.Struct, frozen=True):
     title: str
     journal_mode: str
     sqlite_version: str
+    sqlite_library: str
+    sqlite_has_wal_reset_bug: bool
     schema_version: int
     sessions: int
     statuses: list[StatusStat]
@@ -72,6 +75,8 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         title="Overview",
         journal_mode=str(info["journal_mode"]),
         sqlite_version=str(info["sqlite_version"]),
+        sqlite_library=sqlite.library_name(),
+        sqlite_has_wal_reset_bug=sqlite.has_wal_reset_bug(str(info["sqlite_version"])),
         schema_version=await db.schema_version(),
         sessions=await ops.count_sessions(db),
         statuses=[StatusStat(s, tickets.STATUS_LABELS[s], counts.get(s, 0)) for s in tickets.STATUSES],

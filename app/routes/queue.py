@@ -11,7 +11,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
 
 from app.htmx import wants_fragment
-from app.routes.api import JSON_ERRORS, WORKER
+from app.openapi import refusals
+from app.params import MessageId
+from app.routes.api import JSON_ERRORS, NO_NUL, WORKER
 from app.routes.tickets import CommentForm, composer_text, find_ticket, queue_section, swap_or_back
 from app.state import app_state
 from app.store import queue, tickets
@@ -20,6 +22,8 @@ Status = Literal["queued", "leased", "done", "failed", "expired", "dead"]  # que
 WorkerName = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The worker's name")]
 DOCS: dict[str, Any] = {"tags": ["Queue"], "exception_handlers": JSON_ERRORS}
 ID_DOCS: dict[str, Any] = {**DOCS, "raises": [NotFoundException]}
+CONFLICT = refusals({409: "Not the lease owner, the lease has run out, or the message is not leased"})
+NO_TICKET = refusals({422: "The ticket named in the body does not exist"})
 
 
 class ClaimIn(msgspec.Struct, frozen=True):
@@ -45,8 +49,11 @@ class FailIn(msgspec.Struct, frozen=True):
 class EnqueueIn(msgspec.Struct, frozen=True, kw_only=True):
     """A message for a worker; worker null (or omitted) means any worker may take it."""
 
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
-    ticket: Annotated[str | None, msgspec.Meta(description="Identifier of the ticket it is about")] = None
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL)]
+    ticket: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="Identifier of the ticket it is about")]
+        | None
+    ) = None
     worker: WorkerName | None = None
 
 
@@ -78,10 +85,8 @@ async def claim_message(request: Request[Any, Any, Any], data: JSONBody[ClaimIn]
     return Response(claimed, status_code=200)
 
 
-@post("/api/v1/queue/{message_id:int}/ack", opt=WORKER, status_code=200, **ID_DOCS)
-async def ack_message(
-    request: Request[Any, Any, Any], message_id: FromPath[int], data: JSONBody[AckIn]
-) -> queue.QueueItem:
+@post("/api/v1/queue/{message_id:int}/ack", opt=WORKER, status_code=200, responses=CONFLICT, **ID_DOCS)
+async def ack_message(request: Request[Any, Any, Any], message_id: MessageId, data: JSONBody[AckIn]) -> queue.QueueItem:
     """Mark a message done: only its lease owner, while the lease lasts (409 otherwise, saying why)."""
     try:
         item = await queue.ack(app_state(request).db, message_id, data.worker)
@@ -92,9 +97,9 @@ async def ack_message(
     return item
 
 
-@post("/api/v1/queue/{message_id:int}/fail", opt=WORKER, status_code=200, **ID_DOCS)
+@post("/api/v1/queue/{message_id:int}/fail", opt=WORKER, status_code=200, responses=CONFLICT, **ID_DOCS)
 async def fail_message(
-    request: Request[Any, Any, Any], message_id: FromPath[int], data: JSONBody[FailIn]
+    request: Request[Any, Any, Any], message_id: MessageId, data: JSONBody[FailIn]
 ) -> queue.QueueItem:
     """Record a failed attempt: retried after a growing backoff, dead at MC_QUEUE_MAX_ATTEMPTS."""
     mc = app_state(request)
@@ -117,13 +122,13 @@ async def list_messages(
     return MessageList(await queue.list_messages(app_state(request).db, status, limit))
 
 
-@post("/api/v1/queue", opt=WORKER, status_code=201, **ID_DOCS)
+@post("/api/v1/queue", opt=WORKER, status_code=201, responses=NO_TICKET, **DOCS)
 async def enqueue_message(request: Request[Any, Any, Any], data: JSONBody[EnqueueIn]) -> queue.QueueItem:
     """Queue a message for a worker, about a ticket or not."""
     db = app_state(request).db
     ticket = None if data.ticket is None else await tickets.get_ticket(db, data.ticket.upper())
     if data.ticket is not None and ticket is None:
-        raise NotFoundException(f"There is no ticket {data.ticket}.")
+        raise HTTPException(status_code=422, detail=f"There is no ticket {data.ticket}.")
     message_id = await queue.enqueue(db, ticket.id if ticket else None, data.worker, data.body)
     item = await queue.get_message(db, message_id)
     assert item is not None  # just written by this process's writer

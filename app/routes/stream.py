@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
-from litestar.exceptions import ClientException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, HeaderParameter, Parameter
 from litestar.types import Receive, Scope, Send
 
 from app.live import HEARTBEAT, UNORDERED, Bucket, CommittedEvent, Subscriber, Topic, event_frames
+from app.params import Seq, parse_seq
 from app.routes.events import ticket_id_of
 from app.state import AppState, app_state
 from app.store import events as event_store
@@ -37,16 +36,17 @@ async def send_plain(send: Send, status: int, body: bytes, content_type: bytes, 
     await send(end)
 
 
-def last_seen(scope: Scope) -> int:
+LastEventId = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Last-Event-ID", pattern=r"^[0-9]{1,19}$", description="The last seq received (browsers resend it)"
+    ),
+]
+
+
+def resume_after(after: int, last_event_id: str | None) -> int:
     """Where to resume: the Last-Event-ID a reconnecting browser sends, or ?after= from the page."""
-    values = [0]
-    for key, value in scope.get("headers", ()):
-        if key == b"last-event-id" and value.strip().isdigit():
-            values.append(int(value))
-    after = parse_qs(scope.get("query_string", b"").decode()).get("after", [""])[0]
-    if after.isdigit():
-        values.append(int(after))
-    return max(values)
+    return max(after, 0 if last_event_id is None else parse_seq(last_event_id, "Last-Event-ID"))
 
 
 HUNG_UP = (UNORDERED, b"")  # put on the queue when the client hangs up, so the stream ends at once
@@ -140,7 +140,7 @@ class StreamResponse(Response[None]):
         return self.run
 
 
-def open_stream(mc: AppState, bucket: Bucket, topics: list[str], replay: Any) -> StreamResponse:
+def open_stream(mc: AppState, bucket: Bucket, topics: list[str], replay: Any, after: int = 0) -> StreamResponse:
     """A stream: cap check, subscribe, run, and always give the slot back."""
 
     async def run(scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,7 +149,7 @@ def open_stream(mc: AppState, bucket: Bucket, topics: list[str], replay: Any) ->
             return
         subscriber = mc.broker.subscribe(*topics)
         try:
-            await Stream(mc, send, receive, subscriber).run(replay, last_seen(scope))
+            await Stream(mc, send, receive, subscriber).run(replay, after)
         finally:
             mc.broker.unsubscribe(subscriber)
             bucket.release()
@@ -174,34 +174,42 @@ def replay_events(ticket: int, tail: bool) -> Any:
 
 
 @get("/api/v1/stream", cache=False)
-async def global_stream(request: Request[Any, Any, Any]) -> StreamResponse:
-    """Board-wide news: ticket created, changed, commented; worker up or down."""
+async def global_stream(
+    request: Request[Any, Any, Any], after: Seq = 0, last_event_id: LastEventId = None
+) -> StreamResponse:
+    """Board-wide news: ticket created, changed, commented; worker up or down (none older than `after`)."""
     mc = app_state(request)
-    return open_stream(mc, mc.broker.streams, [Topic.GLOBAL], None)
+    return open_stream(mc, mc.broker.streams, [Topic.GLOBAL], None, resume_after(after, last_event_id))
 
 
 @get("/api/v1/tickets/{identifier:str}/stream", cache=False)
-async def ticket_stream(request: Request[Any, Any, Any], identifier: FromPath[str]) -> StreamResponse:
-    """A ticket's events as rendered activity rows (`event: ticket_event`), plus its changes and comments."""
+async def ticket_stream(
+    request: Request[Any, Any, Any], identifier: FromPath[str], after: Seq = 0, last_event_id: LastEventId = None
+) -> StreamResponse:
+    """A ticket's events as rendered activity rows (`event: ticket_event`), plus its changes and comments;
+    those after `after` (or Last-Event-ID) are replayed first."""
     mc = app_state(request)
     ticket = await ticket_id_of(mc, identifier)
-    return open_stream(mc, mc.broker.streams, [Topic.ticket(ticket)], replay_events(ticket, tail=False))
+    start = resume_after(after, last_event_id)
+    return open_stream(mc, mc.broker.streams, [Topic.ticket(ticket)], replay_events(ticket, tail=False), start)
 
 
 @get("/api/v1/tickets/{identifier:str}/tail", cache=False)
 async def ticket_tail(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
-    follow: FromQuery[str] = "0",
-    lines: FromQuery[int] = 100,
+    follow: Annotated[Literal["0", "1", "true", "false"], Parameter(description="1: keep streaming")] = "0",
+    lines: Annotated[int, Parameter(ge=1, le=5000, description="How many of the last lines")] = 100,
+    after: Seq = 0,
+    last_event_id: LastEventId = None,
 ) -> Response[str] | StreamResponse:
-    """The worker's log as text lines: the last `lines` and done, or with ?follow=1 a stream of them."""
+    """The worker's log as text lines: the last `lines` and done, or with ?follow=1 a stream of them (those
+    after `after`, or Last-Event-ID, first)."""
     mc = app_state(request)
     ticket = await ticket_id_of(mc, identifier)
     if follow in ("1", "true"):
-        return open_stream(mc, mc.broker.tails, [Topic.tail(ticket)], replay_events(ticket, tail=True))
-    if not 1 <= lines <= 5000:
-        raise ClientException("`lines` is 1-5000.")
+        start = resume_after(after, last_event_id)
+        return open_stream(mc, mc.broker.tails, [Topic.tail(ticket)], replay_events(ticket, tail=True), start)
     rows = await event_store.last_events(mc.db, ticket, lines)
     text = "".join(tail_line(ticket, row) + "\n" for row in rows)
     return Response(text, media_type="text/plain; charset=utf-8")

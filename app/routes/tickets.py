@@ -12,9 +12,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 from markupsafe import Markup
 
+from app import markdown
 from app.columns import known_choices
 from app.db import Database
-from app.edits import Edit, EditForm, parse_edit
+from app.edits import NUL, Edit, EditForm, parse_edit
 from app.frame import frame_for
 from app.htmx import render, render_html, wants_fragment
 from app.state import app_state
@@ -184,13 +185,15 @@ async def ticket_page(
     all_messages, all_events = messages == "all", events == "all"
     said, said_page = await transcripts.list_messages(db, ticket.id, None if all_messages else SHOWN)
     done, done_page = await transcripts.list_events(db, ticket.id, None if all_events else SHOWN)
+    comments = await tickets.list_comments(db, ticket.id)
+    await markdown.prepare([ticket.description, *(c.body for c in comments), *(m.content for m in said)])
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
         ticket=ticket,
         header=await header_section(request, ticket),
         relationships=await relationships_section(request, ticket),
         context=await context_section(request, ticket),
-        comments=await tickets.list_comments(db, ticket.id),
+        comments=comments,
         messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
         activity=ActivitySection(
             done,
@@ -233,6 +236,8 @@ def composer_text(raw: str, what: str) -> tuple[str, Response[Any] | None]:
         return body, refuse(400, f"{what} needs some text.")
     if len(body) > 100_000:
         return body, refuse(413, f"{what} can be at most 100,000 characters.")
+    if NUL in body:
+        return body, refuse(400, f"{what} cannot contain a NUL character.")
     return body, None
 
 
@@ -249,6 +254,7 @@ async def add_comment(
         return problem
     comment = await tickets.add_comment(app_state(request).db, ticket.id, request.user.name, body)
     if wants_fragment(request):
+        await markdown.prepare([comment.body])
         html = render_html("fragments/ticket/comment.html", comment=comment)
         # The "No comments yet" line goes once there is one.
         html += Markup('<p id="no-comments" hx-swap-oob="delete"></p>')

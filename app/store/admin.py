@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from app.db import Database, DatabaseError, check_backup_target
+from app.sqlite import driver
 from app.store import queries
 
 
@@ -15,7 +15,7 @@ async def backup(db: Database, dest: Path) -> None:
     async with db.idle_writer() as conn:
         try:
             await queries.vacuum_into(conn, dest=str(dest))
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise DatabaseError(f"backup to {dest} failed: {exc}") from None
 
 

@@ -4,11 +4,11 @@ Each function is one trip to SQLite's thread (see run_once): on the write path t
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
 
+from app.sqlite import driver
 from app.store import queries, run_once, structs_once
 
 
@@ -71,7 +71,7 @@ async def insert_events_if_unchanged(
     try:
         await run_once(conn, queries.events_insert_if_unchanged, rows=rows, payloads=payloads, ts=ts,
                        last_rowid=last_rowid, tickets=tickets, uuids=uuids, keys=keys)  # fmt: skip
-    except sqlite3.IntegrityError:  # the NOT NULL on seq refused the rows: something changed
+    except driver.IntegrityError:  # the NOT NULL on seq refused the rows: something changed
         return False
     return True
 

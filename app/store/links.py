@@ -139,14 +139,15 @@ def normalise_identifier(ref: str, prefix: str) -> str:
 
 
 async def find_ref(db: Database, ref: str, prefix: str) -> TicketRef:
-    """The ticket a person named; 400 when they named none, 404 when there is no such ticket."""
+    """The ticket a person named; 400 when they named none, 422 when there is no such ticket (the request is
+    well formed and its own ticket exists: a 404 would say the address is wrong)."""
     identifier = normalise_identifier(ref, prefix)
     if not identifier:
         raise Refused(400, f"Name the ticket to link, e.g. {prefix}-12.")
     async with db.read() as conn:
         found = to_struct(TicketRef, await queries.link_ticket_ref(conn, identifier=identifier[:100]))
     if found is None:
-        raise Refused(404, f"There is no ticket {identifier[:100]}.")
+        raise Refused(422, f"There is no ticket {identifier[:100]}.")
     return found
 
 
@@ -225,15 +226,19 @@ async def remove_link_to(db: Database, ticket: Ticket, kind: str, target: str, p
     return bool(removed)
 
 
+# The rules of check_vault_path as one pattern, for the API's document (JSON Schema and Python read it alike).
+VAULT_PATH_PATTERN = r"^(?![A-Za-z]:)(?!(?:.*[/\\])?\.\.(?:[/\\]|$))[^ /\\\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
 def check_vault_path(raw: str) -> str:
     """A vault path as given, refused (400) unless it is relative, inside the vault and 1-1000 characters."""
+    if re.search(r"[\x00-\x1f\x7f]", raw):
+        raise Refused(400, "A vault path cannot contain control characters.")
     path = raw.strip()
     if not path:
         raise Refused(400, "Give the vault file's path, e.g. projects/mission-control/notes.md.")
     if len(path) > 1000:
         raise Refused(400, "A vault path can be at most 1,000 characters.")
-    if re.search(r"[\x00-\x1f\x7f]", path):
-        raise Refused(400, "A vault path cannot contain control characters.")
     if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path):
         raise Refused(400, "A vault path is relative to the vault: drop the leading / or drive.")
     if ".." in re.split(r"[/\\]", path):

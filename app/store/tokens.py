@@ -16,6 +16,7 @@ from app.store import queries, to_struct, to_structs
 Scope = Literal["admin", "worker", "read"]
 SCOPES: tuple[Scope, ...] = ("admin", "worker", "read")
 BEARER_CACHE_S = 5.0  # a process trusts a bearer token it looked up this long: a revoked one works at most 5 s more
+LOGIN_LINK_PREFIX = "ml_"  # single-use login links; lasting tokens start with "mc_"
 BEARER_CACHE_SIZE = 4096  # tokens remembered per database; past that the expired go, or all of them
 
 
@@ -110,7 +111,7 @@ async def create_token(db: Database, scope: str, name: str | None = None) -> tup
 
 async def create_login_link(db: Database, hours: int = 24) -> str:
     """A single-use admin login token that expires; `mc serve` prints it as a URL."""
-    raw = new_secret("ml_")
+    raw = new_secret(LOGIN_LINK_PREFIX)
     async with db.write() as conn:
         await queries.purge_stale_login_links(conn)
         await queries.create_login_link(
@@ -162,11 +163,12 @@ async def principal_for_login(db: Database, session_id: str) -> Principal | None
         return to_struct(Principal, await queries.login_by_hash(conn, id_hash=hash_token(session_id)))
 
 
-async def start_login(db: Database, raw_token: str, hours: int) -> tuple[str, str] | None:
-    """Exchange a token for a fresh login: return (session id, csrf token), or None if refused."""
+async def start_login(db: Database, raw_token: str, hours: int, link_only: bool = False) -> tuple[str, str] | None:
+    """Exchange a token (with `link_only`, only a single-use login link) for a fresh login: return (session
+    id, csrf token), or None if refused."""
     async with db.write() as conn:
         found = to_struct(LoginTarget, await queries.token_for_login(conn, token_hash=hash_token(raw_token)))
-        if found is None:
+        if found is None or (link_only and found.kind != "login_link"):
             return None
         if found.kind == "login_link":
             await queries.spend_login_link(conn, token_id=found.id)

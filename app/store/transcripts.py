@@ -104,6 +104,8 @@ def summarise_event(seq: int, event_type: str, payload_json: str, ts: str) -> Ev
         payload = json.loads(payload_json)
     except ValueError:
         return Event(seq, event_type, ts, "(unreadable payload)", "error")
+    except RecursionError:  # stored before ingest refused deep nesting: show the row, never break the page
+        return Event(seq, event_type, ts, "(payload nested too deeply to show)", "error")
     if not isinstance(payload, dict):
         return Event(seq, event_type, ts, one_line(str(payload)), "system")
     summary, tone = summarise_payload(payload)

@@ -1,0 +1,55 @@
+"""Shapes of the path, query and header values that several routes take, bounded where SQLite needs it.
+
+SQLite integers are 64-bit: an id or seq past 2^63 - 1 raised OverflowError inside the query (a 500, and a
+stream that had already sent its 200). Every integer a route hands to SQL is bounded here, so the answer is
+a 400 that says so, and the OpenAPI document states the range.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar.exceptions import ValidationException
+from litestar.file_system import BaseLocalFileSystem
+from litestar.params import Parameter
+
+# The largest id or seq a route takes: 2^53 - 1, far past any real count, and exact both as a JSON number
+# (JavaScript's safe integers) and in the OpenAPI document (which Litestar writes as a float).
+MAX_ID = 2**53 - 1
+
+# A seq to resume after: 0 for the start.
+Seq = Annotated[int, Parameter(ge=0, le=MAX_ID, description="A seq (0 for the beginning)")]
+
+
+# Path parameters that name one row by its numeric id.
+LinkId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The relationship's id")]
+ContextId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The vault link's id")]
+MessageId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The queued message's id")]
+
+
+_SEQ_TEXT = re.compile(r"[0-9]{1,19}")
+
+
+def parse_seq(text: str, name: str) -> int:
+    """A seq sent as text (a Last-Event-ID header): ASCII digits within SQLite's range, or a 400."""
+    if not _SEQ_TEXT.fullmatch(text) or int(text) > MAX_ID:
+        message = f"must be a seq: a whole number from 0 up to {MAX_ID}"
+        raise ValidationException(
+            detail=f"{name}: {message}", extra=[{"message": message, "key": name, "source": "header"}]
+        )
+    return int(text)
+
+
+class StaticFileSystem(BaseLocalFileSystem):
+    """The static folder: a name no file can have (a NUL byte, a part longer than the file system allows)
+    is simply not there, a 404, rather than an error from the operating system (a 500)."""
+
+    async def info(self, path: Any, **kwargs: Any) -> Any:
+        """The file's details, or FileNotFoundError for any name the file system refuses."""
+        try:
+            return await super().info(path, **kwargs)
+        except FileNotFoundError:
+            raise
+        except (ValueError, OSError):  # embedded NUL, ENAMETOOLONG, ENOTDIR, EACCES…
+            raise FileNotFoundError(path) from None
