@@ -184,16 +184,16 @@ class Database:
             applied.append(version)
         return applied
 
-    async def _lock_processes(self) -> None:
+    async def _lock_processes(self, deadline: float) -> None:
         # Every process writes and checkpoints only while holding this lock, so no two connections
         # ever write or checkpoint at once: that closes SQLite's WAL-reset race (3.7.0-3.51.2, and
         # Python here links 3.40.1). Try without blocking first; wait in a thread only when contended, and
-        # never past BUSY_TIMEOUT_S: a process that holds the lock for ever must not hang every write here.
+        # never past the deadline: a process that holds the lock for ever must not hang every write here.
         assert self._lock_fd is not None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fd, deadline = self._lock_fd, time.monotonic() + BUSY_TIMEOUT_S
+            fd = self._lock_fd
             waiting = asyncio.ensure_future(asyncio.to_thread(_wait_for_lock, fd, deadline))
             try:
                 taken = await asyncio.shield(waiting)
@@ -208,20 +208,47 @@ class Database:
                 held = f"another process has held {self.path.name}'s write lock for {BUSY_TIMEOUT_S:g} s"
                 raise DatabaseBusy(held) from None
 
+    async def _finish(self, sql: str) -> None:
+        """Run one statement on the writer to its end even if the caller is cancelled meanwhile: aiosqlite's
+        thread would finish it anyway, after the locks around it had been let go (a cancelled BEGIN once left
+        the writer inside a transaction, so the last batch at shutdown could not commit)."""
+        assert self._writer is not None
+        running = asyncio.ensure_future(self._writer.execute(sql))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await running
+            raise
+
+    async def _fit_busy_timeout(self, deadline: float) -> bool:
+        """When this write has already waited (behind others, or for another process), SQLite may wait only
+        what is left of its BUSY_TIMEOUT_S; True when the timeout was shortened and is to be put back."""
+        left = deadline - time.monotonic()
+        if left >= BUSY_TIMEOUT_S - 0.05:
+            return False  # the usual case: no extra trip to SQLite's thread
+        assert self._writer is not None
+        await self._writer.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+        return True
+
     def _unlock_processes(self) -> None:
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction on the single writer: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error."""
+    async def write(self, since: float | None = None) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the single writer: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error. It waits
+        for other writers (in this process and others) at most BUSY_TIMEOUT_S from `since` (a monotonic time;
+        default now), then raises DatabaseBusy or SQLite's "database is locked" (both answered 503)."""
         if self._writer is None:
             raise DatabaseError("the database is not open")
+        deadline = (time.monotonic() if since is None else since) + BUSY_TIMEOUT_S
         async with self._write_lock:
-            await self._lock_processes()
+            await self._lock_processes(deadline)
             try:
-                await self._writer.execute("BEGIN IMMEDIATE")
+                shortened = await self._fit_busy_timeout(deadline)
                 try:
+                    await self._finish("BEGIN IMMEDIATE")
                     yield self._writer
                 except BaseException:
                     # A failed ROLLBACK (the disk full, say) must not leave the writer inside a transaction,
@@ -229,7 +256,13 @@ class Database:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(self._writer.execute("ROLLBACK"))
                     raise
-                await self._writer.execute("COMMIT")
+                finally:
+                    if shortened:
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(
+                                self._writer.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                            )
+                await self._finish("COMMIT")
             finally:
                 self._unlock_processes()
             if self.on_commit is not None:
@@ -256,9 +289,9 @@ class Database:
         if self._writer is None:
             return
         async with self._write_lock:
-            await self._lock_processes()
+            await self._lock_processes(time.monotonic() + BUSY_TIMEOUT_S)
             try:
-                await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._finish("PRAGMA wal_checkpoint(TRUNCATE)")  # never let go of the lock mid-checkpoint
             finally:
                 self._unlock_processes()
 
@@ -281,7 +314,7 @@ class Database:
                 # Closing may checkpoint: under the lock if it can be had; a process that keeps it past the
                 # busy timeout does not stop this one from closing (and exiting).
                 with contextlib.suppress(DatabaseBusy):
-                    await self._lock_processes()
+                    await self._lock_processes(time.monotonic() + BUSY_TIMEOUT_S)
             try:
                 await self._writer.close()
             finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ class _Post:
     ticket_id: int
     events: list[IncomingEvent]
     key: str | None
+    arrived: float = field(default_factory=time.monotonic)  # a post waits for the database at most 5 s from here
     done: asyncio.Future[tuple[list[int], bool]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -112,7 +114,9 @@ class EventWriter:
         rounds: list[tuple[list[_Post], _Plan]] = []
         taken = batch
         try:
-            async with self.db.write() as conn:
+            # The batch's oldest post sets the deadline: while another program holds the database, posts that
+            # queued behind a failing batch fail with it instead of each starting a wait of its own.
+            async with self.db.write(since=min(post.arrived for post in batch)) as conn:
                 while True:
                     rounds.append((batch, await self._insert(conn, batch)))
                     if self._waiting.empty() or len(rounds) >= MAX_ROUNDS:

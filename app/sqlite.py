@@ -65,7 +65,7 @@ def linked_version() -> str:
 
 def library_name() -> str:
     """Where that SQLite comes from, for /healthz and the Overview."""
-    return "Python's sqlite3" if driver is sqlite3 else "pysqlite3 (bundled)"
+    return "Python's sqlite3" if driver is sqlite3 else "bundled pysqlite3"
 
 
 def sqlite_warnings() -> list[str]:

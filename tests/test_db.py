@@ -224,3 +224,72 @@ def test_a_write_cancelled_while_waiting_for_another_process_leaves_no_lock_behi
 
     run(attempt())
     os.close(other)
+
+
+def test_a_write_cancelled_while_its_begin_waits_on_sqlite_leaves_no_transaction_open(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    create(tmp_path / "mc.db")
+    hold = (
+        "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE');"
+    )
+    other = subprocess.Popen(  # another program mid-transaction (not our lock: SQLite's own)
+        [sys.executable, "-c", hold + "print('held', flush=True); time.sleep(0.6)", str(tmp_path / "mc.db")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert other.stdout is not None and other.stdout.readline() == "held\n"
+
+    async def attempt() -> None:
+        database = await opened(tmp_path / "mc.db")
+        waiting = asyncio.create_task(database.write().__aenter__())
+        await asyncio.sleep(0.2)  # BEGIN IMMEDIATE is waiting on SQLite's busy timeout
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        other.wait()
+        async with database.write() as conn:  # a cancelled BEGIN once left a transaction open: this failed
+            await conn.execute("INSERT INTO heartbeats (worker, status) VALUES ('w', 'ok')")
+        await database.close()
+
+    run(attempt())
+    assert sqlite3.connect(tmp_path / "mc.db").execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
+
+
+def test_a_write_that_waited_behind_a_busy_one_fails_at_its_own_deadline_not_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_S", 1.0)
+    create(tmp_path / "mc.db")
+    hold = (
+        "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE');"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", hold + "print('held', flush=True); time.sleep(3)", str(tmp_path / "mc.db")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert other.stdout is not None and other.stdout.readline() == "held\n"
+
+    async def two_writers() -> list[float]:
+        database = await opened(tmp_path / "mc.db")
+        started = time.monotonic()
+
+        async def one() -> float:
+            with pytest.raises(driver.OperationalError, match="locked"):
+                async with database.write():
+                    pass
+            return time.monotonic() - started
+
+        took = list(await asyncio.gather(one(), one()))
+        await database.close()
+        return took
+
+    took = run(two_writers())
+    other.kill()
+    # The second waited behind the first, then only what was left of its own second: ~1 s in all, where a
+    # wait of its own would make it 2 s.
+    assert max(took) < 1.7, took
