@@ -82,14 +82,14 @@ async def _send_json(send: Send, status: int, detail: str, extra: list[tuple[byt
     await send(end)
 
 
+OVER_CAP_HEADERS = [(b"content-type", b"text/event-stream"), (b"retry-after", b"30"), (b"content-length", b"14")]
+OVER_CAP_BODY = b"retry: 30000\n\n"
+
+
 async def _send_over_cap(send: Send) -> None:
-    start: Any = {
-        "type": "http.response.start",
-        "status": 503,
-        "headers": [(b"content-type", b"text/event-stream"), (b"retry-after", b"30"), (b"content-length", b"14")],
-    }
+    start: Any = {"type": "http.response.start", "status": 503, "headers": OVER_CAP_HEADERS}
     await send(start)
-    end: Any = {"type": "http.response.body", "body": b"retry: 30000\n\n"}
+    end: Any = {"type": "http.response.body", "body": OVER_CAP_BODY}
     await send(end)
 
 
@@ -161,11 +161,12 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state: AppState = scope["app"].state.mc
-        bucket = state.broker.bucket_for(scope["path"], scope.get("query_string", b""))
-        if bucket is not None and bucket.open >= bucket.cap:
+        client = scope.get("client") or ("", 0)
+        hold = state.broker.refusal(scope["path"], scope.get("query_string", b""), client[0], time.monotonic())
+        if hold is not None:
             # Over the cap, say so before spending a database lookup on who is asking: knocking clients
-            # must not crowd out page renders. (The handler takes the slot, and checks again.)
-            hold = state.broker.refusals.hold(time.monotonic())
+            # must not crowd out page renders. (The handler takes the slot, and checks again. Under
+            # `mc serve` the protocol refuses most of these before they reach the app: app/server.py.)
             if hold:
                 await asyncio.sleep(hold)
             await _send_over_cap(send)

@@ -3,8 +3,10 @@
 uvicorn with httptools reads headers of any size and waits forever for a client to finish them: one 50 MB
 header was answered, and 20,000 half-sent requests used up the process's file descriptors. The protocol
 below bounds each request's line and headers (bytes and count), the time a connection may take to send
-them, and the connections a process keeps open. The rest (TLS, slow bodies, per-address limits) is the job
-of the proxy in front: see deploy/.
+them, and the connections a process keeps open. It also answers a stream request over its cap itself: a
+storm of clients that knock again the moment they are refused would otherwise spend the CPU that page
+renders need on uvicorn's request cycle and Litestar's middleware, only to be told 503. The rest (TLS,
+slow bodies, per-address limits) is the job of the proxy in front: see deploy/.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import copy
 import logging
 import re
 import resource
+import time
 from functools import cache
 from typing import Any
 
 import httptools
+from litestar import Litestar
 from uvicorn.config import LOGGING_CONFIG
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
+from app.auth import OVER_CAP_BODY, OVER_CAP_HEADERS
+from app.live import Broker
 from app.settings import Settings, load_settings, parse_trusted_proxies
 
 log = logging.getLogger("mc.server")
@@ -117,6 +123,36 @@ class GuardedProtocol(HttpToolsProtocol):
         self._reading_headers, self._unparsed_bytes = True, 0
         super().on_message_complete()
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Run the app for this request, unless it is a stream request over its cap: that one is answered here."""
+        hold = None
+        try:  # this runs inside the parser's callback, where an exception would become a 400 for any request
+            broker = _broker(self.app) if app is self.app else None
+            scope = cycle.scope
+            client = scope.get("client") or ("", 0)
+            now = time.monotonic()
+            hold = broker.refusal(scope["path"], scope["query_string"], client[0], now) if broker else None
+        except Exception:
+            log.exception("the stream cap check failed; the app will check it")
+        if hold is None:
+            super()._start_asgi_task(cycle, app)
+        elif hold:
+            self.loop.call_later(hold, self._over_cap, cycle)
+        else:
+            self._over_cap(cycle)
+
+    def _over_cap(self, cycle: RequestResponseCycle) -> None:
+        """The 503 the app would send (app/auth.py), then on to the next request as uvicorn's cycle would."""
+        if self.transport is None or self.transport.is_closing() or cycle.disconnected:
+            return
+        _note_refusal()
+        keep_alive = cycle.keep_alive
+        self.transport.write(OVER_CAP_RESPONSE if keep_alive else OVER_CAP_RESPONSE_CLOSE)
+        cycle.response_started = cycle.response_complete = True
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
     def refuse(self, status: int, message: str) -> None:
         """Answer with `status` and a one-line reason, then close."""
         self._disarm_deadline()
@@ -157,6 +193,35 @@ class GuardedProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
             return
         self.refuse(408, "Request headers took too long.")
+
+
+def _http_head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+    return STATUS_LINE[status] + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
+OVER_CAP_RESPONSE = _http_head(503, OVER_CAP_HEADERS) + b"\r\n" + OVER_CAP_BODY
+OVER_CAP_RESPONSE_CLOSE = _http_head(503, [*OVER_CAP_HEADERS, (b"connection", b"close")]) + b"\r\n" + OVER_CAP_BODY
+
+
+_refused = {"count": 0, "since": 0.0}
+REFUSALS_LOG_EVERY_S = 60.0
+
+
+def _note_refusal() -> None:
+    """Count over-cap refusals and say how many at most once a minute (not a line for each of a storm's)."""
+    _refused["count"] += 1
+    now = time.monotonic()
+    if now - _refused["since"] >= REFUSALS_LOG_EVERY_S:
+        log.warning("%d stream request(s) refused over the cap (503) since the last such line", _refused["count"])
+        _refused["count"], _refused["since"] = 0, now
+
+
+def _broker(app: Any) -> Broker | None:
+    """The broker of the Litestar app under uvicorn's wrappers (None until the app has started)."""
+    while app is not None and not isinstance(app, Litestar):
+        app = getattr(app, "app", None)
+    state = getattr(app.state, "mc", None) if app is not None else None
+    return state.broker if state is not None else None
 
 
 @cache

@@ -241,7 +241,9 @@ def headers_for(token: str) -> dict[str, str]:
 
 def client_for(server: Server, token: str, timeout: float = 15, connections: int = 10) -> httpx.AsyncClient:
     """An async client on the server with the token."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # Idle connections are dropped after 4 s, before uvicorn closes them at 5: with both at 5 s (httpx's
+    # default) a POST could go out on a connection the server was closing that moment and fail unsent.
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4.0)
     return httpx.AsyncClient(base_url=server.base_url, headers=headers_for(token), timeout=timeout, limits=limits)
 
 

@@ -402,7 +402,8 @@ def lock_held(ctx: Context) -> Outcome:
         health_bad = [h for h in run["health"] if h[1] != 200]
         health_max = max((h[2] for h in run["health"]), default=0.0)
         c.expect(bool(busy), f"{mode}: no 503 while the lock was held (lock not effective?)")
-        c.expect(not wrong, f"{mode}: statuses other than 201/503: {wrong}")
+        errors = sorted({a.error for a in answers if a.status == 0})
+        c.expect(not wrong, f"{mode}: statuses other than 201/503: {wrong} {errors}")
         c.expect(
             all(a.retry_after for a in busy), f"{mode}: {sum(not a.retry_after for a in busy)} 503s without Retry-After"
         )

@@ -68,6 +68,7 @@ async def _page_load(base_url: str, token: str, rate: float, seconds: float, pat
                      ) -> dict[str, Any]:  # fmt: skip
     latencies: list[float] = []
     sent_at: list[float] = []  # wall-clock send times, to line the slow ones up with what else happened
+    sent_paths: list[str] = []
     statuses: dict[int, int] = {}
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -81,12 +82,14 @@ async def _page_load(base_url: str, token: str, rate: float, seconds: float, pat
                 status = 0
             latencies.append(time.perf_counter() - began)
             sent_at.append(wall)
+            sent_paths.append(path)
             statuses[status] = statuses.get(status, 0) + 1
 
         for path in paths:  # warm the connections and the caches, unreported
             await client.get(path)
         latencies.clear()
         sent_at.clear()
+        sent_paths.clear()
         tasks = []
         start = time.perf_counter()
         n = 0
@@ -98,7 +101,15 @@ async def _page_load(base_url: str, token: str, rate: float, seconds: float, pat
             tasks.append(asyncio.create_task(one(paths[n % len(paths)])))
             n += 1
         await asyncio.gather(*tasks)
-    return {"latencies": latencies, "sent_at": sent_at, "statuses": statuses, "seconds": time.perf_counter() - start}
+    return {"latencies": latencies, "sent_at": sent_at, "paths": sent_paths, "statuses": statuses,
+            "seconds": time.perf_counter() - start}  # fmt: skip
+
+
+def slowest(load: dict[str, Any], n: int = 8) -> str:
+    """The `n` slowest requests of a page_load: seconds into the run, path, milliseconds."""
+    first = min(load["sent_at"], default=0.0)
+    worst = sorted(zip(load["latencies"], load["sent_at"], load["paths"], strict=True), reverse=True)[:n]
+    return ", ".join(f"{at - first:.1f} s {path} {ms(took)}" for took, at, path in worst)
 
 
 async def _slots_run(server: SoakServer, token: str, total: int, tails: int, seconds: float) -> dict[str, Any]:
@@ -178,6 +189,8 @@ def slots_full_pages(ctx: Context) -> Outcome:
     c.expect(set(loaded["statuses"]) == {200}, f"page statuses {loaded['statuses']}")
     c.expect(ratio <= 3.0, f"page p99 {ratio:.2f}x idle (limit 3x)")
     c.expect(attempts > 0, "no knock was answered")
+    note(f"slowest idle: {slowest(idle)}")
+    note(f"slowest loaded: {slowest(loaded)}")
     note(
         f"knocks: {knocks.statuses}, failures {knocks.failures}, without Retry-After {knocks.no_retry_after};"
         f" held streams lost: {run['lost']}; log: {log_problems(log)}"

@@ -33,6 +33,11 @@ class Server:
     login_url: str
     output: list[str] = field(default_factory=list)
 
+    @property
+    def port(self) -> int:
+        """The loopback port it listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
     def read_output(self) -> str:
         """Everything the server printed, after stopping it (its pipe is read to the end)."""
         self.stop()

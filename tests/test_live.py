@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 from app.db import Database
@@ -41,8 +42,18 @@ async def test_a_listener_that_falls_too_far_behind_is_cut_off_and_the_rest_go_o
 
 def test_refusals_go_out_at_once_until_a_storm_then_are_held_until_the_next_second() -> None:
     pacer = RefusalPacer(free_per_s=3, hold_s=0.025)
-    assert [pacer.hold(100.1) for _ in range(5)] == [0.0, 0.0, 0.0, 0.025, 0.025]
-    assert pacer.hold(101.0) == 0.0, "a new second starts a new allowance"
+    assert [pacer.hold(100.1, f"10.0.0.{n}") for n in range(5)] == [0.0, 0.0, 0.0, 0.025, 0.025]
+    assert pacer.hold(101.0, "10.0.0.1") == 0.0, "a new second starts a new allowance"
+
+
+def test_an_address_that_keeps_knocking_is_held_longer_and_no_one_else_is() -> None:
+    pacer = RefusalPacer(free_per_s=1000, per_address_per_s=2.0, address_hold_s=1.0, rng=random.Random(1))
+    holds = [pacer.hold(100.0, "127.0.0.2") for _ in range(4)]
+    assert holds[:2] == [0.0, 0.0] and all(0.5 <= h <= 1.5 for h in holds[2:]), holds
+    assert pacer.hold(100.0, "127.0.0.1") == 0.0, "a well-behaved client elsewhere is answered at once"
+    assert pacer.hold(100.5, "127.0.0.2") == 0.0, "the bucket refills at its rate"
+    assert pacer.hold(100.5, "127.0.0.2") > 0.0
+    assert pacer.hold(102.0, "127.0.0.2") == 0.0
 
 
 def test_only_stream_paths_take_a_slot_and_tails_only_when_following() -> None:

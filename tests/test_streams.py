@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -251,3 +252,41 @@ def test_many_clients_hanging_up_leave_no_close_wait_and_every_slot_free(tmp_pat
         assert [s.status for s in again] == [200] * 20, "all 20 slots came back"
         for s in held[20:] + again:
             s.close()
+
+
+def test_over_cap_refusals_keep_the_connection_and_answer_pipelined_requests_in_order(live: Live) -> None:
+    """The server answers an over-cap stream request itself (app/server.py): a kept-alive connection, and
+    requests pipelined behind it, carry on as they would after any other answer."""
+    held = [live.stream("/api/v1/stream"), live.stream("/api/v1/tickets/MC-1/stream")]
+    assert all(s.status == 200 for s in held)
+    auth = f"Authorization: Bearer {live.token}\r\n"
+    request = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n"
+    with socket.create_connection(("127.0.0.1", live.server.port), timeout=5) as sock:
+        sock.sendall("".join(request.format(p) for p in ("/api/v1/stream", "/api/v1/stream", "/healthz")).encode())
+        answers = read_responses(sock, 3)
+        assert [a[0] for a in answers] == [503, 503, 200]
+        assert all(b"retry-after: 30" in a[1] for a in answers[:2]) and b'"ok"' in answers[2][2]
+        sock.sendall(request.format("/api/v1/tickets/MC-1/stream").encode())  # the same connection, again
+        assert read_responses(sock, 1)[0][0] == 503
+        sock.sendall(("GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + "\r\n").encode())
+        [(status, head, _)] = read_responses(sock, 1)
+        assert status == 503 and b"connection: close" in head
+        assert sock.recv(1) == b"", "asked to close: closed"
+    for s in held:
+        s.close()
+    assert stream_when_free(live, 5).status == 200, "a freed slot is taken at once"
+
+
+def read_responses(sock: socket.socket, n: int) -> list[tuple[int, bytes, bytes]]:
+    """`n` whole responses with a content-length from `sock`: (status, head in lower case, body)."""
+    buffer, answers = b"", []
+    while len(answers) < n:
+        while b"\r\n\r\n" not in buffer:
+            buffer += sock.recv(65536)
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        answers.append((int(head.split()[1]), head.lower(), buffer[:length]))
+        buffer = buffer[length:]
+    return answers
