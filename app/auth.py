@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import time
 import urllib.parse
@@ -82,17 +81,6 @@ async def _send_json(send: Send, status: int, detail: str, extra: list[tuple[byt
     await send(end)
 
 
-OVER_CAP_HEADERS = [(b"content-type", b"text/event-stream"), (b"retry-after", b"30"), (b"content-length", b"14")]
-OVER_CAP_BODY = b"retry: 30000\n\n"
-
-
-async def _send_over_cap(send: Send) -> None:
-    start: Any = {"type": "http.response.start", "status": 503, "headers": OVER_CAP_HEADERS}
-    await send(start)
-    end: Any = {"type": "http.response.body", "body": OVER_CAP_BODY}
-    await send(end)
-
-
 async def _send_redirect(send: Send, location: str) -> None:
     start: Any = {
         "type": "http.response.start",
@@ -161,16 +149,6 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state: AppState = scope["app"].state.mc
-        client = scope.get("client") or ("", 0)
-        hold = state.broker.refusal(scope["path"], scope.get("query_string", b""), client[0], time.monotonic())
-        if hold is not None:
-            # Over the cap, say so before spending a database lookup on who is asking: knocking clients
-            # must not crowd out page renders. (The handler takes the slot, and checks again. Under
-            # `mc serve` the protocol refuses most of these before they reach the app: app/server.py.)
-            if hold:
-                await asyncio.sleep(hold)
-            await _send_over_cap(send)
-            return
         principal = await self._resolve(scope, state)
         path, method = scope["path"], scope.get("method", "GET")
         if principal is None:

@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 import msgspec
 from markupsafe import Markup
 
-from app.htmx import render_html
 from app.state import AppState
 from app.store import board
 from app.store.board import BoardFilter, Card
 from app.store.tickets import PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from app.templates import render_html
 
 
 class ColumnView(msgspec.Struct, frozen=True):

@@ -25,10 +25,11 @@ from typing import Any
 
 import msgspec
 
+from app.background import stop_task
+from app.clock import stamp
 from app.db import Database
-from app.live import stamp, stop_task
 from app.store import ingest as store
-from app.store.live import CommittedEvent
+from app.store.events import WorkerEvent
 
 log = logging.getLogger("mc.ingest")
 
@@ -66,7 +67,7 @@ class _Post:
 class EventWriter:
     """Takes posted events, commits them in batches, hands what was committed to `publish` after commit."""
 
-    def __init__(self, db: Database, publish: Callable[[list[CommittedEvent]], None]) -> None:
+    def __init__(self, db: Database, publish: Callable[[list[WorkerEvent]], None]) -> None:
         self.db = db
         self.publish = publish
         self._waiting: asyncio.Queue[_Post] = asyncio.Queue()
@@ -199,7 +200,7 @@ class _Plan:
     payloads: list[bytes] = field(default_factory=list)
     ts: str = ""
     new_keys: list[tuple[int, str, list[int]]] = field(default_factory=list)  # as events_insert_keys
-    committed: list[CommittedEvent] = field(default_factory=list)
+    committed: list[WorkerEvent] = field(default_factory=list)
     last_seqs: dict[int, int] = field(default_factory=dict)  # each live ticket's last seq after the batch
     last_rowid: int | None = None  # the table's last rowid after the batch (None: no live ticket to tell)
 
@@ -242,7 +243,7 @@ def _plan(
                 rows.append((rowid, ticket_id, seq, event.event_type, offset, len(payload), uuid))
                 payloads.append(payload)
                 offset += len(payload)
-                committed.append(CommittedEvent(rowid, ticket_id, seq, event.event_type, event.payload_json, now))
+                committed.append(WorkerEvent(rowid, ticket_id, seq, event.event_type, event.payload_json, now))
             seqs.append(seen)
         last[ticket_id] = seq
         planned.answers[index] = (seqs, fresh)

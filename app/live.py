@@ -9,37 +9,22 @@ stream replays what it missed from the database, so nothing is lost, only delaye
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from app.background import stop_task
 from app.db import Database
-from app.htmx import render_html
+from app.sse import UNORDERED, event_frames, sse_frame
 from app.store import live as store
-from app.store.live import CommittedEvent
-from app.store.transcripts import summarise_event
+from app.store.events import WorkerEvent
 
 log = logging.getLogger("mc.live")
 
 QUEUE_SIZE = 512  # frames a subscriber may have waiting before it is cut off as too slow
-PRUNE_EVERY_S = 60.0  # checkpoint the WAL and drop old broadcasts and idempotency keys this often
-UNORDERED = -1  # a frame that is not one of the ticket's numbered events (never skipped as already sent)
-
-
-def sse_frame(event: str, data: str, event_id: int | None = None) -> bytes:
-    """One SSE message. Every line of `data` gets its own `data:` field, and a lone CR counts as a line end,
-    so agent text holding blank lines, "data:" or CRs still arrives as one event with its text intact."""
-    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return (head + f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
-
-
-HEARTBEAT = b": keep-alive\n\n"
 
 
 class Topic:
@@ -132,38 +117,22 @@ class RefusalPacer:
         return 0.0 if self._count <= self.free_per_s else self.hold_s
 
 
-def event_frames(event: CommittedEvent) -> tuple[bytes, bytes]:
-    """The ticket stream's frame (the activity row's HTML) and the tail's frame (a text line), made once."""
-    row = summarise_event(event.seq, event.event_type, event.payload_json, event.ts)
-    html = render_html("fragments/ticket/event.html", event=row)
-    line = f"#{row.seq} {row.ts[11:19]} {row.event_type}: {row.summary}"
-    return sse_frame("ticket_event", str(html), row.seq), sse_frame("line", line, row.seq)
-
-
 class Broker:
     """Who listens to what, and delivery of frames to them."""
 
     def __init__(self, total_cap: int, tail_cap: int) -> None:
         self._topics: dict[str, set[Subscriber]] = {}
         # Global and ticket streams share one bucket; tails have their own, so a noisy tail page cannot
-        # starve the broadcast streams (nor page renders, which need no slot at all).
-        self.streams = Bucket("streams", total_cap)
-        self.tails = Bucket("tails", tail_cap)
+        # starve the broadcast streams (nor page renders, which need no slot at all). A stream route names
+        # its bucket (app/caps.py).
+        self.buckets = {"streams": Bucket("streams", total_cap), "tails": Bucket("tails", tail_cap)}
         self.refusals = RefusalPacer()
-        self.published_rowids: set[int] = set()
+        self._published: set[int] = set()  # rowids of events this process published and the poller has not passed
 
-    def bucket_for(self, path: str, query: bytes) -> Bucket | None:
-        """The bucket a request would take a slot from (None: it is not a stream)."""
-        if path == "/api/v1/stream" or (path.startswith("/api/v1/tickets/") and path.endswith("/stream")):
-            return self.streams
-        if path.startswith("/api/v1/tickets/") and path.endswith("/tail") and b"follow=1" in query:
-            return self.tails
-        return None
-
-    def refusal(self, path: str, query: bytes, address: str, now: float) -> float | None:
-        """None when the request is not a stream or its bucket has room; else how long to hold its 503."""
-        bucket = self.bucket_for(path, query)
-        if bucket is None or bucket.open < bucket.cap:
+    def refusal(self, bucket: str, address: str, now: float) -> float | None:
+        """None when `bucket` has room; else how long to hold the 503 to `address`."""
+        slots = self.buckets[bucket]
+        if slots.open < slots.cap:
             return None
         return self.refusals.hold(now, address)
 
@@ -196,9 +165,9 @@ class Broker:
                 subscriber.overflowed = True
                 self.unsubscribe(subscriber)
 
-    def publish_events(self, events: list[CommittedEvent]) -> None:
+    def publish_events(self, events: list[WorkerEvent]) -> None:
         """Deliver committed worker events to their ticket's streams and tails (rendered once each)."""
-        self.published_rowids.update(event.rowid for event in events)
+        self._published.update(event.rowid for event in events)
         heard: dict[int, tuple[str, str] | None] = {}  # per ticket: its topics, or None when nobody listens
         for event in events:
             if event.ticket_id not in heard:
@@ -219,6 +188,18 @@ class Broker:
         self.publish(Topic.GLOBAL, rowid, sse_frame(kind, data, rowid))
         if ticket_id is not None:
             self.publish(Topic.ticket(ticket_id), UNORDERED, sse_frame(f"ticket_{kind}", data))
+
+    def published(self, rowid: int) -> bool:
+        """Whether this process already published the event `rowid`."""
+        return rowid in self._published
+
+    def published_count(self) -> int:
+        """How many published rowids are remembered (the poller's bound on what can be its own)."""
+        return len(self._published)
+
+    def forget_published(self, upto: int) -> None:
+        """The poller has passed `upto`: forget published rowids up to it."""
+        self._published = {i for i in self._published if i > upto}
 
 
 class Poller:
@@ -261,17 +242,12 @@ class Poller:
         conn = await self.db.extra_reader()
         try:
             version = await store.data_version(conn)
-            loop = asyncio.get_running_loop()
-            pruned = loop.time()
             while True:
                 await self._tick()
                 now = await store.data_version(conn)
                 if now != version:
                     version = now
                     await self.catch_up(conn)
-                if loop.time() - pruned >= PRUNE_EVERY_S:
-                    pruned = loop.time()
-                    await self._prune()
         except asyncio.CancelledError:
             raise
         except Exception:  # a poller that dies silently would freeze every live page: say so, and go on
@@ -283,52 +259,30 @@ class Poller:
 
     async def catch_up(self, conn: Any) -> None:
         """Publish events and broadcasts committed since the last look."""
+        broker = self.broker
         top = await store.last_event_rowid(conn)
-        published = self.broker.published_rowids
-        if 0 < top - self._last_event <= len(published) and all(
-            i in published for i in range(self._last_event + 1, top + 1)
+        if 0 < top - self._last_event <= broker.published_count() and all(
+            broker.published(i) for i in range(self._last_event + 1, top + 1)
         ):
             # Every new row is one this process wrote and has published (rowids are given out in order, and
             # never twice): nothing to read. The usual case for a single process under ingest.
             self._last_event = top
         while top > self._last_event:
             ids = await store.event_rowids_since(conn, self._last_event, 500)
-            others = [i for i in ids if i not in self.broker.published_rowids]
+            others = [i for i in ids if not broker.published(i)]
             if others:
-                self.broker.publish_events(await store.events_by_rowids(conn, others))
+                broker.publish_events(await store.events_by_rowids(conn, others))
             if ids:
                 self._last_event = ids[-1]
             if len(ids) < 500:
                 self._last_event = max(self._last_event, top)  # past any gap a deleted ticket left
                 break
-        self.broker.published_rowids = {i for i in self.broker.published_rowids if i > self._last_event}
+        broker.forget_published(self._last_event)
         while True:
             news = await store.broadcasts_since(conn, self._last_broadcast, 500)
             for row in news:
-                self.broker.publish_broadcast(row.id, row.kind, row.ticket_id, row.identifier, row.body)
+                broker.publish_broadcast(row.id, row.kind, row.ticket_id, row.identifier, row.body)
             if news:
                 self._last_broadcast = news[-1].id
             if len(news) < 500:
                 break
-
-    async def _prune(self) -> None:
-        # A PASSIVE auto-checkpoint can copy nothing while readers hold old snapshots, and the WAL grows:
-        # once a minute, copy it back and truncate it (under the process lock, like every write).
-        await self.db.checkpoint()
-        async with self.db.write() as conn:
-            # Every process reads a broadcast within a poll; Idempotency-Keys protect retries, which come
-            # within minutes: an hour and a day are plenty.
-            await store.prune(conn, stamp(timedelta(hours=1)), stamp(timedelta(days=1)))
-
-
-async def stop_task(task: asyncio.Task[Any] | None) -> None:
-    """Cancel a background task and wait until it has stopped."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def stamp(ago: timedelta = timedelta(0)) -> str:
-    """A UTC time as the database writes them ('2026-11-27T23:41:05.123Z'), `ago` before now."""
-    return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

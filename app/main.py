@@ -20,7 +20,9 @@ from litestar.static_files import create_static_files_router
 from app import ROOT, markdown
 from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import FragmentCache, Recent
+from app.caps import StreamCaps
 from app.db import Database, DatabaseBusy
+from app.housekeeping import Housekeeper
 from app.htmx import render
 from app.ingest import EventWriter
 from app.live import Broker, Poller
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     relay = mc.relay
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
+    housekeeper = Housekeeper(database)
 
     async def open_db(app: Litestar) -> None:
         markdown.renderer.configure(settings.markdown_workers, settings.markdown_budget_s)
@@ -153,6 +156,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await database.open()
         mc.writer.start()
         await mc.poller.start()
+        housekeeper.start()
         if relay is not None:
             await relay.start()
             database.on_commit = relay.committed
@@ -166,6 +170,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if relay is not None:
             database.on_commit = None
             await relay.stop()
+        await housekeeper.stop()
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting
         await database.close()
@@ -177,14 +182,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 path="/static",
                 directories=[ROOT / "static"],
                 file_system=StaticFileSystem(),
-                # Pages link to static files by content hash (app.htmx.static_url): safe to keep for a year.
+                # Pages link to static files by content hash (app.templates.static_url): safe to keep for a year.
                 cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
             ),
         ],
         on_startup=[open_db, reaper.start],
         on_shutdown=[reaper.stop, close_db],  # in this order: the reaper's last write before the close
         state=State({"mc": mc}),
-        middleware=[AuthMiddleware, JsonBodiesOnly],
+        middleware=[StreamCaps, AuthMiddleware, JsonBodiesOnly],
         before_send=[add_security_headers, fix_allow_header],
         plugins=[HTMXPlugin()],
         request_class=HTMXRequest,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import msgspec
 
+from app.background import stop_task
 from app.db import Database
-from app.live import stop_task
 from app.notify import LogNotifier, Notifier, notifier_for
 from app.settings import Settings
 from app.store import queue

@@ -24,7 +24,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.live import stop_task
+from app.background import stop_task
 
 log = logging.getLogger("mc.relay")
 

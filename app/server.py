@@ -24,8 +24,7 @@ from litestar import Litestar
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
-from app.auth import OVER_CAP_BODY, OVER_CAP_HEADERS
-from app.live import Broker
+from app.caps import OVER_CAP_BODY, OVER_CAP_HEADERS, hold_before_routing
 from app.settings import Settings, load_settings, parse_trusted_proxies
 
 log = logging.getLogger("mc.server")
@@ -127,11 +126,8 @@ class GuardedProtocol(HttpToolsProtocol):
         """Run the app for this request, unless it is a stream request over its cap: that one is answered here."""
         hold = None
         try:  # this runs inside the parser's callback, where an exception would become a 400 for any request
-            broker = _broker(self.app) if app is self.app else None
-            scope = cycle.scope
-            client = scope.get("client") or ("", 0)
-            now = time.monotonic()
-            hold = broker.refusal(scope["path"], scope["query_string"], client[0], now) if broker else None
+            litestar_app = _litestar(self.app) if app is self.app else None
+            hold = hold_before_routing(litestar_app, cycle.scope) if litestar_app is not None else None
         except Exception:
             log.exception("the stream cap check failed; the app will check it")
         if hold is None:
@@ -142,7 +138,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self._over_cap(cycle)
 
     def _over_cap(self, cycle: RequestResponseCycle) -> None:
-        """The 503 the app would send (app/auth.py), then on to the next request as uvicorn's cycle would."""
+        """The 503 the app would send (app/caps.py), then on to the next request as uvicorn's cycle would."""
         if self.transport is None or self.transport.is_closing() or cycle.disconnected:
             return
         _note_refusal()
@@ -216,12 +212,11 @@ def _note_refusal() -> None:
         _refused["count"], _refused["since"] = 0, now
 
 
-def _broker(app: Any) -> Broker | None:
-    """The broker of the Litestar app under uvicorn's wrappers (None until the app has started)."""
+def _litestar(app: Any) -> Litestar | None:
+    """The Litestar app under uvicorn's wrappers."""
     while app is not None and not isinstance(app, Litestar):
         app = getattr(app, "app", None)
-    state = getattr(app.state, "mc", None) if app is not None else None
-    return state.broker if state is not None else None
+    return app
 
 
 @cache

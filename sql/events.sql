@@ -70,7 +70,7 @@ SELECT k.value ->> 0, k.value ->> 1, k.value -> 2 FROM json_each(:keys) k;
 
 -- name: events_after(ticket_id, after, limit)
 -- Replay: a ticket's events after a seq, in order.
-SELECT seq, event_type, payload_json, ts FROM ticket_events
+SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts FROM ticket_events
  WHERE ticket_id = :ticket_id AND seq > :after ORDER BY seq LIMIT :limit;
 
 -- name: events_ids_since(after_id, limit)
@@ -105,9 +105,9 @@ PRAGMA data_version;
 -- name: events_ticket_id(identifier)$
 SELECT id FROM tickets WHERE identifier = :identifier;
 
--- name: events_last(ticket_id, limit)
--- A ticket's last :limit events, oldest first (the tail without follow).
-SELECT seq, event_type, payload_json, ts
-  FROM (SELECT seq, event_type, payload_json, ts FROM ticket_events
+-- name: events_newest(ticket_id, limit)
+-- A ticket's newest :limit events (-1: all), oldest first: the tail without follow, the ticket page.
+SELECT rowid, ticket_id, seq, event_type, payload_json, ts
+  FROM (SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts FROM ticket_events
          WHERE ticket_id = :ticket_id ORDER BY seq DESC LIMIT :limit)
  ORDER BY seq;

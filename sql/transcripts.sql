@@ -10,12 +10,5 @@ SELECT id, kind, tool_name, content, created_at
 -- name: transcript_count_messages(ticket_id)$
 SELECT count(*) FROM ticket_messages WHERE ticket_id = :ticket_id;
 
--- name: transcript_newest_events(ticket_id, limit)
--- The newest :limit events (-1: all) replayed in seq order.
-SELECT seq, event_type, payload_json, ts
-  FROM (SELECT seq, event_type, payload_json, ts
-          FROM ticket_events WHERE ticket_id = :ticket_id ORDER BY seq DESC LIMIT :limit)
- ORDER BY seq;
-
 -- name: transcript_count_events(ticket_id)$
 SELECT count(*) FROM ticket_events WHERE ticket_id = :ticket_id;

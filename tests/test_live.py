@@ -5,9 +5,13 @@ from __future__ import annotations
 import random
 import sqlite3
 
+from app.caps import bucket_of
 from app.db import Database
 from app.ingest import EventWriter, IncomingEvent
-from app.live import QUEUE_SIZE, Broker, Poller, RefusalPacer, Topic, sse_frame
+from app.live import QUEUE_SIZE, Broker, Poller, RefusalPacer, Topic
+from app.main import create_app
+from app.settings import Settings
+from app.sse import sse_frame
 from app.store import tickets
 
 
@@ -56,13 +60,20 @@ def test_an_address_that_keeps_knocking_is_held_longer_and_no_one_else_is() -> N
     assert pacer.hold(102.0, "127.0.0.2") == 0.0
 
 
-def test_only_stream_paths_take_a_slot_and_tails_only_when_following() -> None:
-    broker = Broker(1, 1)
-    assert broker.bucket_for("/api/v1/stream", b"") is broker.streams
-    assert broker.bucket_for("/api/v1/tickets/MC-1/stream", b"") is broker.streams
-    assert broker.bucket_for("/api/v1/tickets/MC-1/tail", b"follow=1") is broker.tails
-    assert broker.bucket_for("/api/v1/tickets/MC-1/tail", b"lines=5") is None
-    assert broker.bucket_for("/board", b"") is None
+def test_only_stream_routes_take_a_slot_and_tails_only_when_following() -> None:
+    app = create_app(Settings(db="/nonexistent/mc.db"))
+
+    def bucket(path: str, query: bytes = b"") -> str | None:
+        _, handler, *_ = app.asgi_router.handle_routing(path=path, method="GET")
+        return bucket_of(handler, query)
+
+    assert bucket("/api/v1/stream") == "streams"
+    assert bucket("/api/v1/tickets/MC-1/stream") == "streams"
+    assert bucket("/api/v1/tickets/MC-1/tail", b"follow=1") == "tails"
+    assert bucket("/api/v1/tickets/MC-1/tail", b"lines=5&follow=true") == "tails"
+    assert bucket("/api/v1/tickets/MC-1/tail", b"lines=5") is None
+    assert bucket("/api/v1/tickets/MC-1/tail", b"follow=0") is None
+    assert bucket("/board") is None
 
 
 async def test_the_poller_publishes_other_processes_events_once_and_its_own_never_again(db: Database) -> None:

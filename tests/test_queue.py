@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app import clock
 from app.cli import main as mc
 from app.db import Database
 from app.routes.queue import Status
@@ -97,7 +98,7 @@ async def test_fail_waits_a_doubling_backoff_before_the_message_is_offered_again
         assert await queue.claim(db, "worker-1", 60, now) is not None
         failed = await queue.fail(db, message_id, "worker-1", f"boom {attempt}", 5, now)
         assert failed is not None and failed.status == "failed" and failed.attempts == attempt
-        assert failed.next_attempt_at == queue.stamp(now + timedelta(seconds=wait))
+        assert failed.next_attempt_at == clock.stamp(now + timedelta(seconds=wait))
         await queue.sweep(db, 5, 30, now + timedelta(seconds=wait - 1))  # not due yet
         assert await queue.claim(db, "worker-1", 60, now + timedelta(seconds=wait - 1)) is None
         now += timedelta(seconds=wait)

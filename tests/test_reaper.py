@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from app import clock
 from app.db import Database
 from app.notify import LogNotifier, TelegramNotifier, notifier_for
 from app.reaper import Reaper, ReaperBusy, ReaperLock, reap_once, run_standalone
@@ -121,7 +122,7 @@ async def test_each_dead_or_expired_message_is_alerted_once_however_often_the_re
     dead_text, stuck_text = telegram.texts()
     assert f"#{dead} (for worker-1) is dead after 1 attempt." in dead_text and "exit code 2" in dead_text
     assert f"#{stuck} (for any worker) expired" in stuck_text and "nobody came" in stuck_text
-    assert (await state(db, dead)).alerted_at == queue.stamp(T0 + 31 * MINUTE)
+    assert (await state(db, dead)).alerted_at == clock.stamp(T0 + 31 * MINUTE)
 
 
 async def test_two_reapers_racing_send_one_alert_per_message(db: Database, telegram: FakeTelegram) -> None:

@@ -13,11 +13,6 @@ from app.demo.text import PAGES, PROBLEMS, TESTS, TRIGGERS, Part
 Row = dict[str, Any]
 
 
-def timestamp(moment: datetime) -> str:
-    """A UTC timestamp as the schema stores it: '2026-11-27T23:41:05.123Z'."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 @dataclass
 class Ticket:
     """One generated ticket and what its comments and transcripts are written from."""

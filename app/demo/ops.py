@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.demo.core import DemoCore, Row, timestamp
+from app.clock import stamp
+from app.demo.core import DemoCore, Row
 from app.demo.text import (
     AGENT_WORKERS,
     FINAL_BEATS,
@@ -36,7 +37,7 @@ class OpsRows(DemoCore):
             "body": body.format(**self.facts(t)),
             "worker": rng.choice((None, *AGENT_WORKERS)),
             "status": status,
-            "created_at": timestamp(created),
+            "created_at": stamp(created),
         }
         return {**row, **self.queue_state(status, created, row["worker"])}
 
@@ -51,17 +52,17 @@ class OpsRows(DemoCore):
         elif status in ("leased", "expired"):
             owner = worker or rng.choice(AGENT_WORKERS)
             expires = now + timedelta(minutes=rng.uniform(1, 9)) if status == "leased" else updated
-            state.update(lease_owner=owner, lease_expires_at=timestamp(expires))
+            state.update(lease_owner=owner, lease_expires_at=stamp(expires))
             if status == "expired":  # the reaper expired it and alerted then: a new reaper must not alert again
                 state["last_error"] = f"lease expired: {owner} stopped heartbeating"
-                state["alerted_at"] = timestamp(updated + timedelta(seconds=rng.uniform(1, 20)))
+                state["alerted_at"] = stamp(updated + timedelta(seconds=rng.uniform(1, 20)))
         elif status == "failed":
             state.update(attempts=rng.randint(1, 3), last_error=rng.choice(QUEUE_ERRORS))
-            state["next_attempt_at"] = timestamp(now + timedelta(minutes=rng.uniform(2, 30)))
+            state["next_attempt_at"] = stamp(now + timedelta(minutes=rng.uniform(2, 30)))
         elif status == "dead":
             state.update(attempts=5, last_error=rng.choice(QUEUE_ERRORS))
-            state["alerted_at"] = timestamp(updated + timedelta(seconds=rng.uniform(1, 20)))
-        state["updated_at"] = timestamp(updated)
+            state["alerted_at"] = stamp(updated + timedelta(seconds=rng.uniform(1, 20)))
+        state["updated_at"] = stamp(updated)
         return state
 
     def make_queue(self) -> list[Row]:
@@ -83,8 +84,8 @@ class OpsRows(DemoCore):
         return {
             "task_name": task.name,
             "status": status,
-            "started_at": timestamp(started),
-            "finished_at": timestamp(finished),
+            "started_at": stamp(started),
+            "finished_at": stamp(finished),
             "duration_ms": ms,
             "output": output,
         }
@@ -105,7 +106,7 @@ class OpsRows(DemoCore):
             {
                 "task_name": "vault-index",
                 "status": "running",
-                "started_at": timestamp(started),
+                "started_at": stamp(started),
                 "finished_at": None,
                 "duration_ms": None,
                 "output": "",
@@ -127,7 +128,7 @@ class OpsRows(DemoCore):
             detail = "running claude" if ticket_id else "waiting for work"
         else:
             status, detail = "ok", "healthy"
-        return {"worker": worker, "ticket_id": ticket_id, "status": status, "detail": detail, "ts": timestamp(at)}
+        return {"worker": worker, "ticket_id": ticket_id, "status": status, "detail": detail, "ts": stamp(at)}
 
     def final_beat(self, worker: str, at: datetime) -> Row:
         """Each worker's newest heartbeat, which is what the team view shows."""
@@ -141,7 +142,7 @@ class OpsRows(DemoCore):
             "ticket_id": ticket.id if ticket else None,
             "status": status,
             "detail": detail.format(ident=ticket.identifier if ticket else ""),
-            "ts": timestamp(at),
+            "ts": stamp(at),
         }
 
     def make_heartbeats(self) -> list[Row]:
@@ -153,11 +154,11 @@ class OpsRows(DemoCore):
             while (at := at - timedelta(minutes=self.rng.uniform(30, 50))) > self.now - timedelta(hours=24):
                 rows.append(self.beat(worker, at))
         outage = (self.now - timedelta(hours=20), self.now - timedelta(hours=19))
-        window = (timestamp(outage[0]), timestamp(outage[1]))
+        window = (stamp(outage[0]), stamp(outage[1]))
         rows = [r for r in rows if r["worker"] != "worker-3" or not window[0] <= r["ts"] <= window[1]]
         down = {"worker": "worker-3", "ticket_id": None, "status": "down"}
         detail = "no heartbeat for 5 min; restarted by systemd"
-        rows += [{**down, "detail": detail, "ts": timestamp(at)} for at in self.spread(*outage, 3)]
+        rows += [{**down, "detail": detail, "ts": stamp(at)} for at in self.spread(*outage, 3)]
         return sorted(rows, key=lambda r: r["ts"])
 
     # --- Vibe Kanban ------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ class OpsRows(DemoCore):
                     "vk_project": VK_PROJECT,
                     "vk_task_id": self.uuid(),
                     "state": state,
-                    "last_synced_at": None if never else timestamp(min(synced, self.now)),
+                    "last_synced_at": None if never else stamp(min(synced, self.now)),
                 }
             )
         return rows

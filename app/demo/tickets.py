@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.demo.core import DemoCore, Row, Ticket, timestamp
+from app.clock import stamp
+from app.demo.core import DemoCore, Row, Ticket
 from app.demo.text import (
     AGENT_WORKERS,
     ALERTS,
@@ -151,8 +152,8 @@ class TicketRows(DemoCore):
             "status": t.status,
             "priority": t.priority,
             "assigned_to": t.assignee,
-            "created_at": timestamp(t.created),
-            "updated_at": timestamp(t.updated),
+            "created_at": stamp(t.created),
+            "updated_at": stamp(t.updated),
         }
 
     def description(self, t: Ticket) -> str:
@@ -205,7 +206,7 @@ class TicketRows(DemoCore):
             lines = self.comment_lines(t)
             times = self.spread(t.created + timedelta(seconds=1), t.updated, len(lines))
             for (role, text), at in zip(lines, times, strict=True):
-                row = {"ticket_id": t.id, "author": self.author(role, t), "created_at": timestamp(at)}
+                row = {"ticket_id": t.id, "author": self.author(role, t), "created_at": stamp(at)}
                 rows.append({**row, "body": text.format(**self.facts(t))})
         target = next(r for r in rows if self.tickets[r["ticket_id"] - 1].status == "review")
         target.update(author="alex", body=XSS_COMMENT)
@@ -245,7 +246,7 @@ class TicketRows(DemoCore):
                         "source_id": source,
                         "target_id": target,
                         "rel_type": rel,
-                        "created_at": timestamp(self.link_time(source, target)),
+                        "created_at": stamp(self.link_time(source, target)),
                     }
                 )
                 count -= 1
@@ -285,7 +286,7 @@ class TicketRows(DemoCore):
                     "action": action,
                     "note": CONTEXT_NOTES[action],
                     "source": self.rng.choice(("auto", "auto", "manual")),
-                    "created_at": timestamp(at),
+                    "created_at": stamp(at),
                 }
             )
         return sorted(rows, key=lambda r: r["created_at"])

@@ -10,7 +10,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from app.demo.core import DemoCore, Row, Ticket, timestamp
+from app.clock import stamp
+from app.demo.core import DemoCore, Row, Ticket
 from app.demo.text import (
     ANSWERS,
     ASSISTANT_TURNS,
@@ -70,7 +71,7 @@ class TranscriptRows(DemoCore):
                         "kind": kind,
                         "tool_name": tool,
                         "content": text,
-                        "created_at": timestamp(at),
+                        "created_at": stamp(at),
                     }
                 )
         return sorted(rows, key=lambda r: r["created_at"])
@@ -170,7 +171,7 @@ class TranscriptRows(DemoCore):
                         "event_type": kind,
                         "payload_json": json.dumps(payload),
                         "uuid": event_uuid,
-                        "ts": timestamp(at),
+                        "ts": stamp(at),
                     }
                 )
         return sorted(rows, key=lambda r: r["ts"])
@@ -191,7 +192,7 @@ class TranscriptRows(DemoCore):
             "agent": rng.choice(("luci", "luci", "lucienne")),
             "title": topic,
             "ticket_id": ticket.id if ticket else None,
-            "started_at": timestamp(started),
+            "started_at": stamp(started),
             "ended_at": None,
         }
         at, turns = started, []
@@ -204,11 +205,11 @@ class TranscriptRows(DemoCore):
                     "turn": turn,
                     "role": "user" if turn % 2 else "assistant",
                     "content": rng.choice(pool).format(topic=topic),
-                    "ts": timestamp(at),
+                    "ts": stamp(at),
                 }
             )
         if not open_:
-            session["ended_at"] = timestamp(at + timedelta(seconds=rng.uniform(30, 600)))
+            session["ended_at"] = stamp(at + timedelta(seconds=rng.uniform(30, 600)))
         return session, turns
 
     def make_sessions(self) -> tuple[list[Row], list[Row]]:

@@ -14,12 +14,13 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.columns import more_url, render_columns, render_slots
-from app.htmx import render, render_html, wants_fragment
+from app.htmx import render, wants_fragment
 from app.params import MAX_ID
 from app.routes.tickets import find_ticket
 from app.state import app_state
 from app.store import board, tickets
 from app.store.board import BoardFilter, Card
+from app.templates import render_html
 
 Priority = Annotated[int, msgspec.Meta(ge=1, le=4)]
 

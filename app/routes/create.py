@@ -16,10 +16,11 @@ from markupsafe import Markup
 from app.autotag import clean_tags
 from app.columns import known_choices, render_slots
 from app.edits import NUL
-from app.htmx import render, render_html, wants_fragment
+from app.htmx import render, wants_fragment
 from app.routes.board import board_note, filter_from_url
 from app.state import app_state
 from app.store import tickets
+from app.templates import render_html
 
 
 class NewTicketForm(msgspec.Struct, frozen=True):

@@ -17,23 +17,19 @@ from litestar import Request, Response, get
 from litestar.params import FromPath, HeaderParameter, Parameter
 from litestar.types import Receive, Scope, Send
 
-from app.live import HEARTBEAT, UNORDERED, Bucket, CommittedEvent, Subscriber, Topic, event_frames
+from app.caps import OVER_CAP_BODY, OVER_CAP_HEADERS, OVER_CAP_STATUS
+from app.event_summary import summarise, tail_line
+from app.live import Subscriber, Topic
 from app.params import Seq, parse_seq
 from app.routes.events import ticket_id_of
+from app.sse import HEARTBEAT, UNORDERED, activity_frame, tail_frame
 from app.state import AppState, app_state
 from app.store import events as event_store
 
 REPLAY_PAGE = 500
-OVER_CAP_BODY = b"retry: 30000\n\n"
-
-
-async def send_plain(send: Send, status: int, body: bytes, content_type: bytes, extra: list[Any] | None = None) -> None:
-    """A whole short response."""
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
-    start: Any = {"type": "http.response.start", "status": status, "headers": headers}
-    await send(start)
-    end: Any = {"type": "http.response.body", "body": body}
-    await send(end)
+# Each route's bucket of stream slots (app/caps.py refuses at the door when it is full).
+STREAMS: dict[str, Any] = {"stream": "streams"}
+TAILS_WHEN_FOLLOWING: dict[str, Any] = {"stream": "tails", "stream_when": "follow"}
 
 
 LastEventId = Annotated[
@@ -140,12 +136,17 @@ class StreamResponse(Response[None]):
         return self.run
 
 
-def open_stream(mc: AppState, bucket: Bucket, topics: list[str], replay: Any, after: int = 0) -> StreamResponse:
-    """A stream: cap check, subscribe, run, and always give the slot back."""
+def open_stream(mc: AppState, bucket_name: str, topics: list[str], replay: Any, after: int = 0) -> StreamResponse:
+    """A stream: take a slot of `bucket_name` (its cap was checked at the door; this is the last word),
+    subscribe, run, and always give the slot back."""
+    bucket = mc.broker.buckets[bucket_name]
 
     async def run(scope: Scope, receive: Receive, send: Send) -> None:
         if not bucket.acquire():
-            await send_plain(send, 503, OVER_CAP_BODY, b"text/event-stream", [(b"retry-after", b"30")])
+            start: Any = {"type": "http.response.start", "status": OVER_CAP_STATUS, "headers": OVER_CAP_HEADERS}
+            await send(start)
+            end: Any = {"type": "http.response.body", "body": OVER_CAP_BODY}
+            await send(end)
             return
         subscriber = mc.broker.subscribe(*topics)
         try:
@@ -163,26 +164,26 @@ def replay_events(ticket: int, tail: bool) -> Any:
     async def replay(stream: Stream, after: int) -> int:
         while True:
             rows = await event_store.events_after(stream.mc.db, ticket, after, REPLAY_PAGE)
-            for row in rows:
-                frames = event_frames(CommittedEvent(0, ticket, row.seq, row.event_type, row.payload_json, row.ts))
-                await stream.write(frames[1] if tail else frames[0])
-                after = row.seq
+            for event in rows:
+                row = summarise(event)
+                await stream.write(tail_frame(row) if tail else activity_frame(row))
+                after = event.seq
             if len(rows) < REPLAY_PAGE:
                 return after
 
     return replay
 
 
-@get("/api/v1/stream", cache=False)
+@get("/api/v1/stream", cache=False, opt=STREAMS)
 async def global_stream(
     request: Request[Any, Any, Any], after: Seq = 0, last_event_id: LastEventId = None
 ) -> StreamResponse:
     """Board-wide news: ticket created, changed, commented; worker up or down (none older than `after`)."""
     mc = app_state(request)
-    return open_stream(mc, mc.broker.streams, [Topic.GLOBAL], None, resume_after(after, last_event_id))
+    return open_stream(mc, "streams", [Topic.GLOBAL], None, resume_after(after, last_event_id))
 
 
-@get("/api/v1/tickets/{identifier:str}/stream", cache=False)
+@get("/api/v1/tickets/{identifier:str}/stream", cache=False, opt=STREAMS)
 async def ticket_stream(
     request: Request[Any, Any, Any], identifier: FromPath[str], after: Seq = 0, last_event_id: LastEventId = None
 ) -> StreamResponse:
@@ -191,10 +192,10 @@ async def ticket_stream(
     mc = app_state(request)
     ticket = await ticket_id_of(mc, identifier)
     start = resume_after(after, last_event_id)
-    return open_stream(mc, mc.broker.streams, [Topic.ticket(ticket)], replay_events(ticket, tail=False), start)
+    return open_stream(mc, "streams", [Topic.ticket(ticket)], replay_events(ticket, tail=False), start)
 
 
-@get("/api/v1/tickets/{identifier:str}/tail", cache=False)
+@get("/api/v1/tickets/{identifier:str}/tail", cache=False, opt=TAILS_WHEN_FOLLOWING)
 async def ticket_tail(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
@@ -209,17 +210,15 @@ async def ticket_tail(
     ticket = await ticket_id_of(mc, identifier)
     if follow in ("1", "true"):
         start = resume_after(after, last_event_id)
-        return open_stream(mc, mc.broker.tails, [Topic.tail(ticket)], replay_events(ticket, tail=True), start)
+        return open_stream(mc, "tails", [Topic.tail(ticket)], replay_events(ticket, tail=True), start)
     rows = await event_store.last_events(mc.db, ticket, lines)
-    text = "".join(tail_line(ticket, row) + "\n" for row in rows)
+    text = "".join(one_text_line(tail_line(summarise(event))) + "\n" for event in rows)
     return Response(text, media_type="text/plain; charset=utf-8")
 
 
-def tail_line(ticket: int, row: Any) -> str:
-    """An event as one line of the log (multi-line summaries are folded onto it)."""
-    frame = event_frames(CommittedEvent(0, ticket, row.seq, row.event_type, row.payload_json, row.ts))[1].decode()
-    data = [line[6:] for line in frame.splitlines() if line.startswith("data: ")]
-    return " / ".join(data)
+def one_text_line(line: str) -> str:
+    """A line that holds line breaks (an event type may) folded onto one: a plain-text tail is one per line."""
+    return " / ".join(line.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
 ROUTES = [global_stream, ticket_stream, ticket_tail]

@@ -16,10 +16,12 @@ from app import markdown
 from app.columns import known_choices
 from app.db import Database
 from app.edits import NUL, Edit, EditForm, parse_edit
+from app.event_summary import EventRow, summarise
 from app.frame import frame_for
-from app.htmx import render, render_html, wants_fragment
+from app.htmx import render, wants_fragment
 from app.state import app_state
 from app.store import links, queue, tickets, transcripts
+from app.templates import render_html
 
 # The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
 SHOWN = 200
@@ -68,7 +70,7 @@ class ActivitySection(msgspec.Struct, frozen=True):
     """Context of the activity log: the newest events replayed in seq order, a way to see all, and the
     stream that appends what comes next (it starts after the last event replayed here, so none is missed)."""
 
-    events: list[transcripts.Event]
+    events: list[EventRow]
     page: transcripts.Page
     all_url: str
     stream_url: str = ""
@@ -196,7 +198,7 @@ async def ticket_page(
         comments=comments,
         messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
         activity=ActivitySection(
-            done,
+            [summarise(event) for event in done],
             done_page,
             page_url(ticket.identifier, all_messages, True, "activity"),
             f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import msgspec
 
+from app.clock import stamp_ago
 from app.db import Database
 from app.search import fts_query
 from app.store import queries, to_structs
@@ -114,7 +115,7 @@ async def filtered_counts(db: Database, filt: BoardFilter) -> dict[str, int]:
 
 async def live_ticket_ids(db: Database) -> frozenset[int]:
     """Tickets a worker is busy on now (its latest heartbeat, within LIVE_WINDOW)."""
-    since = (datetime.now(UTC) - LIVE_WINDOW).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    since = stamp_ago(LIVE_WINDOW)
     async with db.read() as conn:
         return frozenset([row["ticket_id"] async for row in queries.live_tickets(conn, since=since)])
 

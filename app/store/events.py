@@ -1,4 +1,5 @@
-"""Reading worker events back: replay after a seq, and the ticket row id behind an identifier."""
+"""Worker events as stored, the one shape every reader gets (replay, the tail, the page, the live path), and
+reading them back: after a seq, or the newest few."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from app.db import Database
 from app.store import queries, to_structs
 
 
-class StoredEvent(msgspec.Struct, frozen=True):
-    """An event as stored."""
+class WorkerEvent(msgspec.Struct, frozen=True, gc=False):
+    """One stream-json event a worker posted to a ticket, as committed. `rowid` is the table's key: the live
+    path knows each row by it (which process published it); `seq` is the ticket's own gap-free count.
+    gc=False: strings and ints only, and a batch makes thousands."""
 
+    rowid: int
+    ticket_id: int
     seq: int
     event_type: str
     payload_json: str
@@ -24,13 +29,13 @@ async def ticket_id(db: Database, identifier: str) -> int | None:
     return int(found) if found is not None else None
 
 
-async def events_after(db: Database, ticket: int, after: int, limit: int) -> list[StoredEvent]:
+async def events_after(db: Database, ticket: int, after: int, limit: int) -> list[WorkerEvent]:
     """A ticket's events with seq > after, in order, at most `limit`."""
     async with db.read() as conn:
-        return await to_structs(StoredEvent, queries.events_after(conn, ticket_id=ticket, after=after, limit=limit))
+        return await to_structs(WorkerEvent, queries.events_after(conn, ticket_id=ticket, after=after, limit=limit))
 
 
-async def last_events(db: Database, ticket: int, limit: int) -> list[StoredEvent]:
+async def last_events(db: Database, ticket: int, limit: int) -> list[WorkerEvent]:
     """A ticket's last `limit` events, oldest first."""
     async with db.read() as conn:
-        return await to_structs(StoredEvent, queries.events_last(conn, ticket_id=ticket, limit=limit))
+        return await to_structs(WorkerEvent, queries.events_newest(conn, ticket_id=ticket, limit=limit))

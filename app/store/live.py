@@ -8,17 +8,7 @@ from typing import Any
 import msgspec
 
 from app.store import queries, to_structs
-
-
-class CommittedEvent(msgspec.Struct, frozen=True):
-    """A worker event as committed: enough to render its row and its tail line."""
-
-    rowid: int
-    ticket_id: int
-    seq: int
-    event_type: str
-    payload_json: str
-    ts: str
+from app.store.events import WorkerEvent
 
 
 class BroadcastRow(msgspec.Struct, frozen=True):
@@ -51,9 +41,9 @@ async def event_rowids_since(conn: Any, after: int, limit: int) -> list[int]:
     return [row["id"] async for row in queries.events_ids_since(conn, after_id=after, limit=limit)]
 
 
-async def events_by_rowids(conn: Any, rowids: list[int]) -> list[CommittedEvent]:
+async def events_by_rowids(conn: Any, rowids: list[int]) -> list[WorkerEvent]:
     """Those events, whole, in rowid order."""
-    return await to_structs(CommittedEvent, queries.events_by_ids(conn, ids=json.dumps(rowids)))
+    return await to_structs(WorkerEvent, queries.events_by_ids(conn, ids=json.dumps(rowids)))
 
 
 async def broadcasts_since(conn: Any, after: int, limit: int) -> list[BroadcastRow]:

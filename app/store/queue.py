@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from app.clock import stamp, utcnow
 from app.db import Database
 from app.store import queries, to_struct, to_structs
 
@@ -74,17 +75,6 @@ class Alert(msgspec.Struct, frozen=True):
     last_error: str | None
 
 
-def stamp(moment: datetime) -> str:
-    """UTC ISO-8601 with milliseconds, the text form every timestamp in the database has (it sorts as text)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def utcnow() -> datetime:
-    """The current time (store functions take `now` so tests can move the clock instead of sleeping)."""
-    return datetime.now(UTC)
-
-
 def backoff_seconds(attempts: int) -> int:
     """How long to wait before the next try after `attempts` failures: 30 s, 60 s, 120 s … capped."""
     return int(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_CAP_S))
@@ -95,7 +85,7 @@ async def enqueue(
 ) -> int:
     """Queue a message for `worker` (None: any worker); return its id."""
     async with db.write() as conn:
-        stamped = stamp(now or utcnow())
+        stamped = stamp(now)
         return int(await queries.queue_enqueue(conn, ticket_id=ticket_id, worker=worker, body=body, now=stamped))
 
 
@@ -147,7 +137,7 @@ async def _held(conn: Any, message_id: int, worker: str, now: str, action: str) 
 
 async def ack(db: Database, message_id: int, worker: str, now: datetime | None = None) -> QueueItem | None:
     """Mark a message done; only its lease owner may, while the lease lasts (else QueueConflict)."""
-    stamped = stamp(now or utcnow())
+    stamped = stamp(now)
     # Check and change inside one write transaction, so the lease cannot run out or move in between.
     async with db.write() as conn:
         if await _held(conn, message_id, worker, stamped, "acknowledge") is None:
@@ -191,7 +181,7 @@ async def sweep(db: Database, max_attempts: int, stuck_minutes: int, now: dateti
 
 async def claim_alerts(db: Database, limit: int, now: datetime | None = None) -> tuple[str, list[Alert]]:
     """Mark up to `limit` expired or dead messages as alerted; return the mark and them, to send."""
-    stamped = stamp(now or utcnow())
+    stamped = stamp(now)
     async with db.write() as conn:
         alerts = await to_structs(Alert, queries.queue_claim_alerts(conn, now=stamped, limit=limit))
     return stamped, sorted(alerts, key=lambda a: a.id)
