@@ -31,8 +31,13 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
+# The route option that lets worker tokens call a route (the worker APIs: agents post events, file follow-ups,
+# move their tickets): `opt=WORKER`.
+WORKER = {"worker": True}
+
+
 def worker_allowed(scope: Scope) -> bool:
-    """Worker tokens reach only handlers marked `opt={"worker": True}` (the worker APIs)."""
+    """Worker tokens reach only handlers marked `opt=WORKER` (the worker APIs)."""
     handler = scope.get("route_handler")
     return bool(handler is not None and handler.opt.get("worker"))
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from app.columns import MorePage
 
 V = TypeVar("V")
 
@@ -54,3 +60,14 @@ class Recent(Generic[V]):
             self._value = await self._load()
             self._at = now
         return self._value
+
+
+@dataclass
+class BoardCaches:
+    """The board's rendered pieces and the reads behind them, one typed cache each (keys: see app/columns.py)."""
+
+    columns: FragmentCache[Markup] = field(default_factory=lambda: FragmentCache(512))
+    counts: FragmentCache[dict[str, int]] = field(default_factory=lambda: FragmentCache(128))
+    choices: FragmentCache[tuple[list[str], list[str]]] = field(default_factory=lambda: FragmentCache(16))
+    more_pages: FragmentCache[MorePage] = field(default_factory=lambda: FragmentCache(256))
+    more_html: FragmentCache[Markup] = field(default_factory=lambda: FragmentCache(256))

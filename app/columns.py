@@ -7,15 +7,15 @@ bump in the same transaction as any change to a card of that column: a changed c
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
 from markupsafe import Markup
 
+from app.rules import STATUS_LABELS, STATUSES
 from app.state import AppState
 from app.store import board
 from app.store.board import BoardFilter, Card
-from app.store.tickets import PRIORITY_LABELS, STATUS_LABELS, STATUSES
 from app.templates import render_html
 
 
@@ -34,6 +34,18 @@ class ColumnView(msgspec.Struct, frozen=True):
     def over_limit(self) -> bool:
         """Past its soft WIP limit."""
         return self.limit is not None and self.count > self.limit
+
+
+class MorePage(msgspec.Struct, frozen=True):
+    """Context of a load-more: the next cards of one column, and what moved above the cursor meanwhile."""
+
+    title: str
+    status: str
+    label: str
+    cards: list[Card]
+    moved: list[Card]
+    more_url: str | None
+    live: frozenset[int]
 
 
 class BoardColumns(msgspec.Struct, frozen=True):
@@ -60,11 +72,10 @@ async def _counts(mc: AppState, filt: BoardFilter, state: dict[str, board.Column
     if not filt.active:
         return {s: state[s].n for s in STATUSES}
     key = ("counts", filt.key(), tuple(state[s].version for s in STATUSES))
-    cached = mc.fragments.get(key)
+    cached = mc.board.counts.get(key)
     if cached is None:
         found = await board.filtered_counts(mc.db, filt)
-        cached = mc.fragments.put(key, {s: found.get(s, 0) for s in STATUSES})
-    assert isinstance(cached, dict)
+        cached = mc.board.counts.put(key, {s: found.get(s, 0) for s in STATUSES})
     return cached
 
 
@@ -76,7 +87,7 @@ async def render_columns(mc: AppState, filt: BoardFilter) -> BoardColumns:
     parts: list[str] = []
     for status in STATUSES:
         key = ("column", status, filt.key(), state[status].version, live)
-        html = mc.fragments.get(key)
+        html = mc.board.columns.get(key)
         if html is None:
             cards, has_more, since = await board.column_first_page(mc.db, status, filt)
             view = ColumnView(
@@ -88,10 +99,7 @@ async def render_columns(mc: AppState, filt: BoardFilter) -> BoardColumns:
                 more_url=more_url(status, filt, cards[-1], since) if has_more else None,
                 live=live,
             )
-            html = mc.fragments.put(
-                key, render_html("fragments/board/column.html", column=view, live=live, priorities=PRIORITY_LABELS)
-            )
-        assert isinstance(html, str)
+            html = mc.board.columns.put(key, render_html("fragments/board/column.html", column=view))
         parts.append(html)
     slots = Markup("").join(slot(s, html) for s, html in zip(STATUSES, parts, strict=True))
     assignees, tags = await known_choices(mc, state)
@@ -103,18 +111,17 @@ async def known_choices(mc: AppState, state: dict[str, board.ColumnState] | None
     # Both are DISTINCT scans over every ticket; any change to a ticket or a tag moves some version.
     state = state or await board.board_state(mc.db)
     key = ("choices", tuple(state[s].version for s in STATUSES))
-    cached = mc.fragments.get(key)
+    cached = mc.board.choices.get(key)
     if cached is None:
-        cached = mc.fragments.put(key, (await board.known_assignees(mc.db), await board.known_tags(mc.db)))
-    assert isinstance(cached, tuple)
+        cached = mc.board.choices.put(key, (await board.known_assignees(mc.db), await board.known_tags(mc.db)))
     return cached
 
 
 def slot(status: str, column_html: str, oob: bool = False) -> Markup:
     """A column inside its stable slot: the target an out-of-band swap replaces after a move."""
-    swap = Markup(' hx-swap-oob="true"') if oob else Markup("")
-    # The column HTML was rendered by an autoescaping template; the status is one of STATUSES.
-    return Markup('<div class="slot" id="slot-{}"{}>{}</div>').format(status, swap, Markup(column_html))  # noqa: S704
+    # The column HTML was rendered by an autoescaping template.
+    column = Markup(column_html)  # noqa: S704
+    return render_html("fragments/board/slot.html", status=status, column_html=column, oob=oob)
 
 
 async def render_slots(mc: AppState, filt: BoardFilter, statuses: set[str]) -> Markup:
@@ -123,3 +130,15 @@ async def render_slots(mc: AppState, filt: BoardFilter, statuses: set[str]) -> M
     return Markup("").join(
         slot(s, str(part), oob=True) for s, part in zip(STATUSES, columns.parts, strict=True) if s in statuses
     )
+
+
+def board_filter(assignee: str | None, tag: str | None, priority: str | None, q: str | None) -> BoardFilter:
+    """Filters from query parameters; a priority that is not 1-4 is ignored rather than refused."""
+    level = int(priority) if priority in ("1", "2", "3", "4") else None
+    return BoardFilter(assignee=assignee or None, tag=tag or None, priority=level, q=(q or "").strip() or None)
+
+
+def filter_from_url(url: str | None) -> BoardFilter:
+    """The filters of the page a request came from (htmx sends it as HX-Current-URL)."""
+    params = dict(parse_qsl(urlsplit(url or "").query))
+    return board_filter(params.get("assignee"), params.get("tag"), params.get("priority"), params.get("q"))

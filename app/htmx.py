@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
+from markupsafe import Markup
 
 from app.frame import frame_for
 from app.templates import render_html
@@ -24,12 +25,21 @@ def render(
     fragment: str,
     ctx: msgspec.Struct,
     status_code: int = 200,
-    **extra: Any,
 ) -> Response[str]:
     """The whole page for a plain or boosted request, the fragment for an htmx swap; always Vary: HX-Request."""
     frame = frame_for(request)
     if wants_fragment(request):
-        html = render_html(fragment, ctx=ctx, frame=frame, **extra)
+        html = render_html(fragment, ctx=ctx, frame=frame)
     else:
-        html = render_html(page, ctx=ctx, frame=frame, fragment=fragment, **extra)
+        html = render_html(page, ctx=ctx, frame=frame, fragment=fragment)
     return Response(html, status_code=status_code, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
+
+
+def refuse(status_code: int, message: str) -> Response[str]:
+    """A refusal as plain text: app.js shows it as a toast for htmx, a browser shows it as the page."""
+    return Response(message, status_code=status_code, media_type=MediaType.TEXT)
+
+
+def spoken_note(note_id: str, text: str, polite: bool = False) -> Markup:
+    """What a swap tells screen readers: the page's live region `note_id`, replaced out of band."""
+    return render_html("fragments/note.html", note_id=note_id, text=text, polite=polite)

@@ -18,8 +18,9 @@ from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 
 from app import ROOT, markdown
+from app.apierrors import client_error
 from app.auth import AuthMiddleware, LoginRateLimiter
-from app.cache import FragmentCache, Recent
+from app.cache import BoardCaches, FragmentCache, Recent
 from app.caps import StreamCaps
 from app.db import Database, DatabaseBusy
 from app.housekeeping import Housekeeper
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         settings=settings,
         db=database,
         login_limiter=LoginRateLimiter(settings.login_attempts_per_minute),
-        fragments=FragmentCache(512),
+        board=BoardCaches(),
         live=Recent(1.0, lambda: live_ticket_ids(database)),
         wip_limits=parse_wip_limits(settings.wip_limits),
         broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients)),
@@ -198,7 +199,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             HTTPException: http_error,
             NotFoundException: http_error,
             # Litestar's detail names only the route; the API's names the field at fault.
-            ValidationException: api.client_error,
+            ValidationException: client_error,
             RecursionError: too_deep,
             DatabaseBusy: database_unavailable,
             driver.OperationalError: database_unavailable,

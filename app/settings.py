@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from app.rules import STATUSES
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
@@ -127,8 +129,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 def parse_wip_limits(text: str) -> dict[str, int]:
     """'in_progress=5, review=3' -> {'in_progress': 5, 'review': 3}."""
-    from app.store.tickets import STATUSES
-
     limits: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         status, _, number = part.partition("=")

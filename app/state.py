@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 
 from app.auth import LoginRateLimiter
-from app.cache import FragmentCache, Recent
+from app.cache import BoardCaches, FragmentCache, Recent
 from app.db import Database
 from app.ingest import EventWriter
 from app.live import Broker, Poller
@@ -23,7 +23,7 @@ class AppState:
     settings: Settings
     db: Database
     login_limiter: LoginRateLimiter
-    fragments: FragmentCache[object]
+    board: BoardCaches
     # Tickets a worker is busy on: read at most once a second (liveness is time-bound anyway).
     live: Recent[frozenset[int]]
     wip_limits: dict[str, int]

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from app import ROOT
 from app.markdown import render_markdown
+from app.rules import PRIORITY_LABELS, STATUS_LABELS
 
 env = Environment(
     loader=PrefixLoader(
@@ -41,8 +42,28 @@ def static_url(name: str) -> str:
 
 
 env.globals["static"] = static_url
+# The board's columns in order, with their names: app.js reads them from the page (data-statuses).
+env.globals["status_labels"] = STATUS_LABELS
+env.globals["priority_labels"] = PRIORITY_LABELS
 
 
 def render_html(template: str, **context: Any) -> Markup:
     """Render one template; the result is markup (every template autoescapes its values)."""
     return Markup(env.get_template(template).render(**context))  # noqa: S704 - autoescaped template output
+
+
+# How a stored time reads on the page, by the detail a place needs; every `<time>` comes from `when`, so a
+# change of how times read (relative ones, a time zone) is made here once.
+_TIME_SHAPES = {"minute": slice(0, 16), "second": slice(0, 19), "date": slice(0, 10), "clock": slice(11, 19)}
+
+
+def when(stamp: str | None, shape: str = "minute") -> Markup:
+    """A stored UTC time as `<time datetime=…>`, its text cut to `shape` (minute, second, date or clock)."""
+    if not stamp:
+        return Markup("")
+    text = stamp[_TIME_SHAPES[shape]].replace("T", " ")
+    title = Markup(' title="{}"').format(stamp) if shape == "clock" else Markup("")
+    return Markup('<time datetime="{}"{}>{}</time>').format(stamp, title, text)
+
+
+env.filters["when"] = when

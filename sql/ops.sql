@@ -1,3 +1,5 @@
+-- The operations pages (app/store/ops.py): heartbeats, task runs and the activity feed.
+
 -- name: latest_heartbeat_per_worker()
 -- Each worker's newest heartbeat, with the ticket it was on.
 SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
@@ -35,3 +37,24 @@ SELECT count(*) FROM sessions;
 -- name: insert_heartbeat(worker, ticket_identifier, status, detail)<!
 INSERT INTO heartbeats (worker, ticket_id, status, detail)
 VALUES (:worker, (SELECT id FROM tickets WHERE identifier = :ticket_identifier), :status, :detail);
+
+-- name: recent_activity(limit)
+-- The feed: newest comments, worker events and new tickets, each branch cut to :limit by its own index.
+SELECT kind, at, identifier, title, actor, summary FROM (
+  SELECT * FROM (
+    SELECT 'comment' AS kind, c.created_at AS at, t.identifier, t.title, c.author AS actor,
+           substr(c.body, 1, 240) AS summary
+      FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id
+     ORDER BY c.id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (
+    SELECT 'event', e.ts, t.identifier, t.title, 'worker', e.event_type
+      FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
+     ORDER BY e.id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (
+    SELECT 'created', t.created_at, t.identifier, t.title, coalesce(t.assigned_to, ''), t.status
+      FROM tickets t ORDER BY t.id DESC LIMIT :limit)
+)
+ORDER BY at DESC
+LIMIT :limit;

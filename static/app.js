@@ -7,8 +7,9 @@
 // Nothing here uses inline styles, so there is no style to settle.
 htmx.config.attributesToSettle = ["class", "width", "height"];
 
-const STATUSES = ["backlog", "todo", "in_progress", "review", "blocked", "done"];
-const LABELS = { backlog: "Backlog", todo: "To do", in_progress: "In progress", review: "Review", blocked: "Blocked", done: "Done" };
+// The board's columns in order, and their names, as the server states them (app/rules.py).
+const LABELS = JSON.parse(document.body.dataset.statuses || "{}");
+const STATUSES = Object.keys(LABELS);
 
 /* ---------- small helpers ---------- */
 

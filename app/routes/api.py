@@ -6,38 +6,24 @@ import re
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post, put
-from litestar.enums import MediaType
+from litestar import Request, delete, get, patch, post, put
 from litestar.exceptions import (
-    ClientException,
-    HTTPException,
     NotFoundException,
-    SerializationException,
-    ValidationException,
 )
 from litestar.params import FromPath, JSONBody, Parameter
-from litestar.types import ExceptionHandlersMap
 
+from app.apierrors import JSON_ERRORS, bad_input
+from app.auth import WORKER
 from app.autotag import TAG_PATTERN, clean_tags
+from app.lookup import find_target, find_ticket, no_such_ticket
 from app.openapi import refusals
-from app.routes.tickets import find_ticket
+from app.rules import Assignee, Body, Description, Priority, Status, Title
 from app.state import app_state
 from app.store import listing, ops, tickets
 from app.store.board import BoardFilter
 
-WORKER = {"worker": True}  # worker tokens may call these (agents file follow-ups and move their tickets)
 DOCS: dict[str, Any] = {"tags": ["Tickets"], "raises": [NotFoundException]}
 
-Status = Literal["backlog", "todo", "in_progress", "review", "blocked", "done"]  # tickets.STATUSES; a test checks
-NO_NUL = r"^[^\x00]*$"  # see app/edits.py: SQLite's length() stops at a NUL
-Title = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=300, pattern=NO_NUL, description="1-300 characters, not blank")
-]
-Description = Annotated[
-    str, msgspec.Meta(max_length=100_000, pattern=NO_NUL, description="Markdown, up to 100,000 characters")
-]
-Priority = Annotated[int, msgspec.Meta(ge=1, le=4, description="1 urgent, 2 high, 3 medium, 4 low")]
-Assignee = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="Who works on it")]
 Tag = Annotated[
     str,
     msgspec.Meta(
@@ -45,27 +31,6 @@ Tag = Annotated[
     ),
 ]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=50, description="Each tag once (repeats are dropped)")]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL, description="Markdown, not blank")]
-
-# A hint after msgspec's message, for ticket fields whose rule it states only in part. Only the ticket routes
-# themselves get them: other bodies (heartbeats, sub-resources) may have fields of the same name with other rules.
-TICKET_PATH = re.compile(r"/api/v1/tickets(/[^/]+)?")
-HINTS = {
-    "status": "status is one of " + ", ".join(tickets.STATUSES),
-    "priority": "priority must be 1-4 (1 is urgent, 4 is low)",
-}
-
-
-# Hints for fields whose rule is the same in every body that has them.
-EVERYWHERE = {
-    "tags": "a tag is 1-40 letters, digits, - or _, like ui-polish",
-    "title": "a title cannot contain a NUL character",
-    "description": "a description cannot contain a NUL character",
-    "body": "a text cannot contain a NUL character",
-    "vault_path": "a vault path is relative to the vault (no leading / or drive), with no '..' part and no control "
-    "characters",
-    "last_event_id": "the Last-Event-ID header must be a seq, a whole number (browsers send back the id they got)",
-}
 
 
 def _not_blank(field: str, value: object) -> None:
@@ -148,45 +113,6 @@ class TagList(msgspec.Struct, frozen=True):
     tags: Tags
 
 
-def describe(problem: dict[str, Any], hints: dict[str, str]) -> str:
-    """One problem from a ValidationException's `extra`, as a sentence that starts with the field's name."""
-    key, message = problem.get("key"), str(problem.get("message", ""))
-    if key in (None, "data"):  # the body as a whole; our own __post_init__ messages already name their field
-        if message == "'data'":
-            return "The request needs a JSON body."
-        return f"request body: {message}" if message.startswith("Expected") else message
-    hint = hints.get(str(key)) or EVERYWHERE.get(re.sub(r"\[\d+\]$", "", str(key)))
-    if hint and message.startswith("Expected `str` matching regex"):
-        return f"{key}: {hint}"  # the rule in words, not the regex
-    return f"{key}: {message}" + (f"; {hint}" if hint else "")
-
-
-def client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
-    """A 400 whose detail names the field at fault (Litestar's names only the route), as JSON."""
-    detail, extra = exc.detail, exc.extra
-    path = request.url.path
-    if path.startswith("/api/"):
-        if isinstance(exc, ValidationException) and isinstance(extra, list) and extra:
-            hints = HINTS if TICKET_PATH.fullmatch(path) else {}
-            detail = "; ".join(describe(p, hints) for p in extra if isinstance(p, dict)) or detail
-        elif isinstance(exc.__cause__, SerializationException):  # Litestar says only "Input data was truncated"
-            reason = detail.removeprefix("JSON is malformed: ")
-            detail = f"The request body is not valid JSON: {reason[:1].lower()}{reason[1:]}."
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
-    if extra:
-        body["extra"] = extra
-    return Response(body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers)
-
-
-# Malformed JSON reaches handlers as a plain ClientException; the app-wide handler only sees ValidationException.
-JSON_ERRORS: ExceptionHandlersMap = {ClientException: client_error}
-
-
-def bad_input(key: str, message: str, source: str) -> ValidationException:
-    """A 400 for one parameter or field, shaped like Litestar's own validation errors."""
-    return ValidationException(detail=f"{key}: {message}", extra=[{"message": message, "key": key, "source": source}])
-
-
 def cleaned(tags: list[str]) -> list[str]:
     """Tags normalised by clean_tags, or a 400 that says which tag is wrong."""
     for tag in tags:  # msgspec's pattern check lets a trailing newline through ($); the documented rule does not
@@ -202,7 +128,7 @@ async def item_of(request: Request[Any, Any, Any], identifier: str) -> listing.T
     """The ticket as the API shows it, or a 404 that names it."""
     item = await listing.get_ticket_item(app_state(request).db, identifier.upper())
     if item is None:
-        raise NotFoundException(f"There is no ticket {identifier}.")
+        raise NotFoundException(no_such_ticket(identifier))
     return item
 
 
@@ -288,9 +214,8 @@ async def put_tags(request: Request[Any, Any, Any], identifier: FromPath[str], d
 async def post_heartbeat(request: Request[Any, Any, Any], data: JSONBody[HeartbeatIn]) -> HeartbeatOut:
     """Record a worker's heartbeat (the Team and Overview pages read them)."""
     db = app_state(request).db
-    if data.ticket is not None and await tickets.get_ticket(db, data.ticket.upper()) is None:
-        raise HTTPException(status_code=422, detail=f"There is no ticket {data.ticket}.")
-    ticket = data.ticket.upper() if data.ticket else None
+    target = await find_target(request, data.ticket)
+    ticket = target.identifier if target else None
     return HeartbeatOut(await ops.record_heartbeat(db, data.worker, data.status, data.detail, ticket))
 
 

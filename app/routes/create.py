@@ -9,15 +9,16 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.plugins.htmx import ClientRedirect
+from litestar.plugins.htmx import ClientRedirect, TriggerEvent
 from litestar.response import Redirect
 from markupsafe import Markup
 
+from app import rules
 from app.autotag import clean_tags
-from app.columns import known_choices, render_slots
-from app.edits import NUL
-from app.htmx import render, wants_fragment
-from app.routes.board import board_note, filter_from_url
+from app.columns import filter_from_url, known_choices, render_slots
+from app.frame import frame_for
+from app.htmx import render, spoken_note, wants_fragment
+from app.rules import RuleBroken, check_assignee, check_description, check_priority, check_status, check_title
 from app.state import app_state
 from app.store import tickets
 from app.templates import render_html
@@ -59,23 +60,19 @@ class Checked(msgspec.Struct, frozen=True):
 def check_form(form: NewTicketForm) -> Checked | dict[str, str]:
     """The ticket to create, or a message per field that is wrong."""
     errors: dict[str, str] = {}
-    title = " ".join(form.title.split())
-    if not title:
-        errors["title"] = "A ticket needs a title."
-    elif len(title) > 300:
-        errors["title"] = "A title can be at most 300 characters."
-    elif NUL in title:
-        errors["title"] = "A title cannot contain a NUL character."
-    if len(form.description) > 100_000:
-        errors["description"] = "The description can be at most 100,000 characters."
-    elif NUL in form.description:
-        errors["description"] = "The description cannot contain a NUL character."
-    if form.status not in tickets.STATUSES:
-        errors["status"] = "Choose one of the board's columns."
-    if form.priority not in ("1", "2", "3", "4"):
-        errors["priority"] = "Choose a priority."
-    if len(form.assigned_to.strip()) > 80:
-        errors["assigned_to"] = "An assignee name can be at most 80 characters."
+    checks = {
+        "title": lambda: check_title(form.title),
+        "description": lambda: check_description(form.description),
+        "status": lambda: check_status(form.status),
+        "priority": lambda: check_priority(form.priority),
+        "assigned_to": lambda: check_assignee(form.assigned_to),
+    }
+    checked: dict[str, Any] = {}
+    for name, check in checks.items():
+        try:
+            checked[name] = check()
+        except RuleBroken as exc:
+            errors[name] = str(exc)
     tags: list[str] | None = None
     try:
         tags = clean_tags(form.tags) if form.tags.strip() else None
@@ -83,7 +80,7 @@ def check_form(form: NewTicketForm) -> Checked | dict[str, str]:
         errors["tags"] = str(exc)
     if errors:
         return errors
-    return Checked(title, form.description, form.status, int(form.priority), form.assigned_to.strip() or None, tags)
+    return Checked(**checked, tags=tags)
 
 
 async def form_page(request: Request[Any, Any, Any], form: NewTicketForm, errors: dict[str, str]) -> NewTicketPage:
@@ -92,8 +89,8 @@ async def form_page(request: Request[Any, Any, Any], form: NewTicketForm, errors
         title="New ticket",
         form=form,
         errors=errors,
-        labels=tickets.STATUS_LABELS,
-        priorities=tickets.PRIORITY_LABELS,
+        labels=rules.STATUS_LABELS,
+        priorities=rules.PRIORITY_LABELS,
         assignees=(await known_choices(app_state(request)))[0],
     )
 
@@ -101,9 +98,9 @@ async def form_page(request: Request[Any, Any, Any], form: NewTicketForm, errors
 @get("/tickets/new", cache=False)
 async def new_ticket(request: Request[Any, Any, Any], status: FromQuery[str] = "backlog") -> Response[str]:
     """The new-ticket form (a page, or the fragment the board's dialog shows)."""
-    form = NewTicketForm(status=status if status in tickets.STATUSES else "backlog")
+    form = NewTicketForm(status=status if status in rules.STATUSES else "backlog")
     ctx = await form_page(request, form, {})
-    return render(request, "templates/page.html", "fragments/tickets/new.html", ctx)
+    return render(request, "templates/page.html", "fragments/ticket/new.html", ctx)
 
 
 def posted_from_board(request: Request[Any, Any, Any]) -> bool:
@@ -117,7 +114,7 @@ async def create_ticket(request: Request[Any, Any, Any], data: URLEncodedBody[Ne
     checked = check_form(data)
     if isinstance(checked, dict):
         ctx = await form_page(request, data, checked)
-        return render(request, "templates/page.html", "fragments/tickets/new.html", ctx, status_code=422)
+        return render(request, "templates/page.html", "fragments/ticket/new.html", ctx, status_code=422)
     mc = app_state(request)
     identifier = await tickets.create_ticket(
         mc.db, mc.settings.ticket_prefix, checked.title, checked.description, checked.status,
@@ -128,14 +125,17 @@ async def create_ticket(request: Request[Any, Any, Any], data: URLEncodedBody[Ne
     if not posted_from_board(request):  # the form page with JavaScript: no board to update, so go to the ticket
         return ClientRedirect(f"/ticket/{identifier}")
     fresh = render_html(
-        "fragments/tickets/new.html", ctx=await form_page(request, NewTicketForm(status=checked.status), {})
+        "fragments/ticket/new.html",
+        ctx=await form_page(request, NewTicketForm(status=checked.status), {}),
+        frame=frame_for(request),
     )
     slots = await render_slots(mc, filter_from_url(request.headers.get("hx-current-url")), {checked.status})
-    note = board_note(Markup("Created {}.").format(identifier))
-    trigger = msgspec.json.encode({"ticketCreated": {"identifier": identifier}}).decode()
+    note = spoken_note("board-status", Markup("Created {}.").format(identifier), polite=True)
     # After settle, not on arrival: the board script focuses the new card, which must be swapped in by then.
-    return Response(fresh + slots + note, media_type=MediaType.HTML, status_code=201,
-                    headers={"HX-Trigger-After-Settle": trigger})  # fmt: skip
+    return TriggerEvent(
+        fresh + slots + note, name="ticketCreated", after="settle", params={"identifier": identifier},
+        media_type=MediaType.HTML, status_code=201,
+    )  # fmt: skip
 
 
 ROUTES = [new_ticket, create_ticket]

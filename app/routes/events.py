@@ -10,9 +10,11 @@ from litestar.enums import MediaType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, Parameter
 
+from app.auth import WORKER
 from app.ingest import IncomingEvent, TicketGone
+from app.lookup import no_such_ticket, ticket_id_of
 from app.params import Seq
-from app.state import AppState, app_state
+from app.state import app_state
 from app.store import events as event_store
 
 MAX_EVENT_BYTES = 256 * 1024  # one event's JSON, as documented for workers
@@ -159,20 +161,7 @@ def _is_uuid(value: Any) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 200
 
 
-async def ticket_id_of(mc: AppState, identifier: str) -> int:
-    """The ticket's row id (kept per process: identifiers are never reused), or 404."""
-    key = identifier.upper()
-    found = mc.ticket_ids.get(key)
-    if found is None:
-        found = await event_store.ticket_id(mc.db, key)
-        if found is None:
-            raise NotFoundException(f"There is no ticket {identifier}.")
-        mc.ticket_ids.put(key, found)
-    assert isinstance(found, int)
-    return found
-
-
-@post("/api/v1/tickets/{identifier:str}/events", opt={"worker": True}, request_max_body_size=MAX_BODY_BYTES)
+@post("/api/v1/tickets/{identifier:str}/events", opt=WORKER, request_max_body_size=MAX_BODY_BYTES)
 async def post_events(request: Request[Any, Any, Any], identifier: FromPath[str]) -> Response[Any]:
     """Store one stream-json event (201 {"seq"}) or a batch {"events": [...]} (201 {"seqs"}); a repeat
     (same event uuid, or same Idempotency-Key) answers 200 with the first seqs and stores nothing."""
@@ -186,12 +175,12 @@ async def post_events(request: Request[Any, Any, Any], identifier: FromPath[str]
         seqs, fresh = await mc.writer.submit(ticket_id, events, key)
     except TicketGone:
         mc.ticket_ids.clear()
-        raise NotFoundException(f"There is no ticket {identifier}.") from None
+        raise NotFoundException(no_such_ticket(identifier)) from None
     body = msgspec.json.encode({"seqs": seqs} if batch else {"seq": seqs[0]})
     return Response(body, status_code=201 if fresh else 200, media_type=MediaType.JSON)
 
 
-@get("/api/v1/tickets/{identifier:str}/events", opt={"worker": True}, cache=False)
+@get("/api/v1/tickets/{identifier:str}/events", opt=WORKER, cache=False)
 async def get_events(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],

@@ -15,12 +15,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter, URLEncodedBody
 
+from app.auth import WORKER
+from app.htmx import refuse
+from app.lookup import find_ticket
 from app.openapi import refusals
 from app.params import ContextId, LinkId
-from app.routes.tickets import context_section, find_ticket, refuse, relationships_section, swap_or_back
 from app.state import app_state
 from app.store import links
 from app.store.tickets import Ticket
+from app.ticket_sections import context_section, relationships_section, swap_or_back
 
 
 class LinkForm(msgspec.Struct, frozen=True):
@@ -93,9 +96,14 @@ async def swap_context(request: Request[Any, Any, Any], ticket: Ticket, said: st
     return swap_or_back(request, "fragments/ticket/context.html", ctx, ticket.identifier, "context", said)
 
 
+# What each kind of refusal is in HTTP: a ticket named in the body that does not exist is a 422 (the address
+# itself was fine), a link that would contradict the stored ones a 409.
+STATUS_OF = {"invalid": 400, "missing": 422, "conflict": 409}
+
+
 def api_error(refused: links.Refused) -> HTTPException:
     """A refusal as the API's JSON error."""
-    return HTTPException(status_code=refused.status_code, detail=refused.message)
+    return HTTPException(status_code=STATUS_OF[refused.kind], detail=refused.message)
 
 
 @post("/ticket/{identifier:str}/relationships", cache=False)
@@ -107,7 +115,7 @@ async def add_link(
     try:
         link = await links.add_link(app_state(request).db, ticket, data.type, data.target, prefix_of(request))
     except links.Refused as refused:
-        return refuse(refused.status_code, refused.message)
+        return refuse(STATUS_OF[refused.kind], refused.message)
     return await swap_links(request, ticket, f"Linked: {link.source} {links.SENTENCES[link.type]} {link.target}.")
 
 
@@ -130,7 +138,7 @@ async def add_context(
     try:
         link, created = await links.add_context(db, ticket.id, data.vault_path, data.action, "manual", data.note)
     except links.Refused as refused:
-        return refuse(refused.status_code, refused.message)
+        return refuse(STATUS_OF[refused.kind], refused.message)
     if not created:
         return refuse(409, f"{link.vault_path} is already linked as {link.action}.")
     return await swap_context(request, ticket, f"Linked {link.vault_path} ({link.action}).")
@@ -147,7 +155,7 @@ async def remove_context(
     return await swap_context(request, ticket, "Vault file unlinked.")
 
 
-@get("/api/v1/tickets/{identifier:str}/relationships", cache=False, opt={"worker": True})
+@get("/api/v1/tickets/{identifier:str}/relationships", cache=False, opt=WORKER)
 async def api_list_links(request: Request[Any, Any, Any], identifier: FromPath[str]) -> list[links.LinkView]:
     """A ticket's relationships from both ends, worded from this ticket (`label`: blocks, blocked by …)."""
     ticket = await find_ticket(request, identifier)
@@ -155,7 +163,7 @@ async def api_list_links(request: Request[Any, Any, Any], identifier: FromPath[s
 
 
 @post(
-    "/api/v1/tickets/{identifier:str}/relationships", status_code=201, opt={"worker": True},
+    "/api/v1/tickets/{identifier:str}/relationships", status_code=201, opt=WORKER,
     responses=refusals({409: "That link is already there, or it would make a cycle",
                         422: "The other ticket does not exist"}),
 )  # fmt: skip
@@ -171,7 +179,7 @@ async def api_add_link(
 
 
 @delete(
-    "/api/v1/tickets/{identifier:str}/relationships", status_code=204, opt={"worker": True},
+    "/api/v1/tickets/{identifier:str}/relationships", status_code=204, opt=WORKER,
     responses=refusals({422: "The other ticket does not exist"}),
 )  # fmt: skip
 async def api_remove_link(
@@ -190,7 +198,7 @@ async def api_remove_link(
         raise NotFoundException(f"{ticket.identifier} has no {type} link with {target}.")
 
 
-@get("/api/v1/tickets/{identifier:str}/context", cache=False, opt={"worker": True})
+@get("/api/v1/tickets/{identifier:str}/context", cache=False, opt=WORKER)
 async def api_list_context(request: Request[Any, Any, Any], identifier: FromPath[str]) -> list[links.ContextLink]:
     """The vault files linked to a ticket, oldest first."""
     ticket = await find_ticket(request, identifier)
@@ -198,7 +206,7 @@ async def api_list_context(request: Request[Any, Any, Any], identifier: FromPath
 
 
 @post(
-    "/api/v1/tickets/{identifier:str}/context", status_code=201, opt={"worker": True},
+    "/api/v1/tickets/{identifier:str}/context", status_code=201, opt=WORKER,
     responses={200: ResponseSpec(data_container=links.ContextLink,
                                  description="That path was already linked with that action: the existing link")},
 )  # fmt: skip

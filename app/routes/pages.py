@@ -7,10 +7,10 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from app import sqlite
+from app import rules, sqlite
 from app.htmx import render
 from app.state import app_state
-from app.store import admin, board, ops, tickets
+from app.store import admin, board, ops
 
 PAGE = "templates/page.html"
 
@@ -79,7 +79,7 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         sqlite_has_wal_reset_bug=sqlite.has_wal_reset_bug(str(info["sqlite_version"])),
         schema_version=await db.schema_version(),
         sessions=await ops.count_sessions(db),
-        statuses=[StatusStat(s, tickets.STATUS_LABELS[s], counts.get(s, 0)) for s in tickets.STATUSES],
+        statuses=[StatusStat(s, rules.STATUS_LABELS[s], counts.get(s, 0)) for s in rules.STATUSES],
         workers=await ops.latest_heartbeats(db),
         queue=await ops.queue_counts(db),
         tasks=await ops.task_summaries(db),

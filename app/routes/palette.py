@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.params import FromQuery
 
+from app import rules
 from app.frame import NAV
 from app.htmx import render
 from app.state import app_state
@@ -49,14 +50,14 @@ def card_actions(card: tickets.Ticket) -> list[Action]:
     """Moves and priorities for a card, minus what it already is."""
     moves = [
         Action(f"Move {card.identifier} to {label}", f"/ticket/{card.identifier}/move", "status", status)
-        for status, label in tickets.STATUS_LABELS.items()
+        for status, label in rules.STATUS_LABELS.items()
         if status != card.status
     ]
     priorities = [
         Action(
             f"Set {card.identifier} priority to {label}", f"/board/cards/{card.identifier}", "priority", str(n), str(n)
         )
-        for n, label in tickets.PRIORITY_LABELS.items()
+        for n, label in rules.PRIORITY_LABELS.items()
         if n != card.priority
     ]
     return moves + priorities
@@ -84,8 +85,7 @@ async def palette(request: Request[Any, Any, Any], q: FromQuery[str] = "", card:
     actions = [a for a in card_actions(focused) if matches(q, a.label)] if focused else []
     pages = [PageHit(href, label) for href, label in NAV if matches(q, label)]
     ctx = PalettePage("Search", q, focused, found[:8], pages, actions)
-    return render(request, "templates/page.html", "fragments/palette/results.html", ctx,
-                  labels=tickets.STATUS_LABELS)  # fmt: skip
+    return render(request, "templates/page.html", "fragments/palette/results.html", ctx)
 
 
 class KeysPage(msgspec.Struct, frozen=True):

@@ -10,13 +10,17 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
 
+from app.apierrors import JSON_ERRORS
+from app.auth import WORKER
+from app.composer import CommentForm, composer_text
 from app.htmx import wants_fragment
+from app.lookup import find_target, find_ticket
 from app.openapi import refusals
 from app.params import MessageId
-from app.routes.api import JSON_ERRORS, NO_NUL, WORKER
-from app.routes.tickets import CommentForm, composer_text, find_ticket, queue_section, swap_or_back
+from app.rules import NO_NUL, TEXT_MAX
 from app.state import app_state
-from app.store import queue, tickets
+from app.store import queue
+from app.ticket_sections import queue_section, swap_or_back
 
 Status = Literal["queued", "leased", "done", "failed", "expired", "dead"]  # queue.STATUSES; a test checks
 WorkerName = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The worker's name")]
@@ -49,7 +53,7 @@ class FailIn(msgspec.Struct, frozen=True):
 class EnqueueIn(msgspec.Struct, frozen=True, kw_only=True):
     """A message for a worker; worker null (or omitted) means any worker may take it."""
 
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL)]
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL)]
     ticket: (
         Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="Identifier of the ticket it is about")]
         | None
@@ -126,9 +130,7 @@ async def list_messages(
 async def enqueue_message(request: Request[Any, Any, Any], data: JSONBody[EnqueueIn]) -> queue.QueueItem:
     """Queue a message for a worker, about a ticket or not."""
     db = app_state(request).db
-    ticket = None if data.ticket is None else await tickets.get_ticket(db, data.ticket.upper())
-    if data.ticket is not None and ticket is None:
-        raise HTTPException(status_code=422, detail=f"There is no ticket {data.ticket}.")
+    ticket = await find_target(request, data.ticket)
     message_id = await queue.enqueue(db, ticket.id if ticket else None, data.worker, data.body)
     item = await queue.get_message(db, message_id)
     assert item is not None  # just written by this process's writer
@@ -151,6 +153,7 @@ async def send_to_worker(
     response = swap_or_back(request, "fragments/ticket/queue.html", ctx, ticket.identifier, "queue", said)
     if wants_fragment(request):
         # The composer's form targets the comment list; this answer belongs in the queue section instead.
+        # (Two headers at once: litestar's htmx responses set one each, and its helper for both is private.)
         response.headers.update({"HX-Retarget": "#queue", "HX-Reswap": "outerHTML"})
     return response
 

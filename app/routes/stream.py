@@ -20,8 +20,8 @@ from litestar.types import Receive, Scope, Send
 from app.caps import OVER_CAP_BODY, OVER_CAP_HEADERS, OVER_CAP_STATUS
 from app.event_summary import summarise, tail_line
 from app.live import Subscriber, Topic
+from app.lookup import ticket_id_of
 from app.params import Seq, parse_seq
-from app.routes.events import ticket_id_of
 from app.sse import HEARTBEAT, UNORDERED, activity_frame, tail_frame
 from app.state import AppState, app_state
 from app.store import events as event_store

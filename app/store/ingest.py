@@ -59,7 +59,7 @@ async def known_keys(conn: Any, pairs: list[tuple[int, str]]) -> dict[tuple[int,
 
 
 async def insert_events(conn: Any, rows: str, payloads: bytes, ts: str) -> None:
-    """Insert a planned batch (see events_insert in sql/events.sql for the shape of `rows`)."""
+    """Insert a planned batch (see events_insert in sql/ingest.sql for the shape of `rows`)."""
     await run_once(conn, queries.events_insert, rows=rows, payloads=payloads, ts=ts)
 
 

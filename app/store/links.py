@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import msgspec
 
 from app.db import Database
 from app.store import queries, to_struct, to_structs
-from app.store.tickets import Ticket
+from app.store.tickets import Ticket, no_such_ticket
 
 # The stored types (the seed's), in the order the page lists them.
 REL_TYPES: tuple[str, ...] = ("blocks", "child_of", "duplicate_of", "caused_by", "relates_to", "related_to")
@@ -61,12 +62,17 @@ CONTEXT_SOURCES: tuple[str, ...] = ("auto", "manual")
 MAX_NOTE = 2000
 
 
-class Refused(Exception):
-    """A change that is not allowed: the HTTP status to answer and a message a person understands."""
+RefusalKind = Literal["invalid", "missing", "conflict"]
 
-    def __init__(self, status_code: int, message: str) -> None:
+
+class Refused(Exception):
+    """A change that is not allowed, with a message a person understands. `kind`: "invalid" (the request is
+    wrong in itself), "missing" (a ticket it names does not exist), "conflict" (it contradicts what is
+    stored). The route says what each means in HTTP."""
+
+    def __init__(self, kind: RefusalKind, message: str) -> None:
         super().__init__(message)
-        self.status_code = status_code
+        self.kind = kind
         self.message = message
 
 
@@ -129,7 +135,7 @@ def resolve_kind(kind: str) -> tuple[str, bool]:
         return kind, False
     if kind in INVERSES:
         return INVERSES[kind], True
-    raise Refused(400, f"There is no link type {kind[:40]!r}: use one of {', '.join(REL_TYPES)}.")
+    raise Refused("invalid", f"There is no link type {kind[:40]!r}: use one of {', '.join(REL_TYPES)}.")
 
 
 def normalise_identifier(ref: str, prefix: str) -> str:
@@ -143,11 +149,11 @@ async def find_ref(db: Database, ref: str, prefix: str) -> TicketRef:
     well formed and its own ticket exists: a 404 would say the address is wrong)."""
     identifier = normalise_identifier(ref, prefix)
     if not identifier:
-        raise Refused(400, f"Name the ticket to link, e.g. {prefix}-12.")
+        raise Refused("invalid", f"Name the ticket to link, e.g. {prefix}-12.")
     async with db.read() as conn:
         found = to_struct(TicketRef, await queries.link_ticket_ref(conn, identifier=identifier[:100]))
     if found is None:
-        raise Refused(422, f"There is no ticket {identifier[:100]}.")
+        raise Refused("missing", no_such_ticket(identifier))
     return found
 
 
@@ -176,7 +182,7 @@ async def add_link(db: Database, ticket: Ticket, kind: str, target: str, prefix:
     rel_type, swapped = resolve_kind(kind)
     other = await find_ref(db, target, prefix)
     if other.id == ticket.id:
-        raise Refused(400, "A ticket cannot be linked to itself.")
+        raise Refused("invalid", "A ticket cannot be linked to itself.")
     source, dest = (other, ticket) if swapped else (ticket, other)
     # Checks and insert share one write transaction, so two requests cannot both pass and make a cycle.
     async with db.write() as conn:
@@ -186,13 +192,14 @@ async def add_link(db: Database, ticket: Ticket, kind: str, target: str, prefix:
             )
             if exists:
                 sentence = SENTENCES[same]
-                raise Refused(409, f"That link is already there: {source.identifier} {sentence} {dest.identifier}.")
+                said = f"That link is already there: {source.identifier} {sentence} {dest.identifier}."
+                raise Refused("conflict", said)
         if rel_type in ACYCLIC and await queries.link_reaches(
             conn, rel_type=rel_type, start_id=dest.id, goal_id=source.id
         ):
             sentence = SENTENCES[rel_type]
             raise Refused(
-                409,
+                "conflict",
                 f"That would make a cycle: {dest.identifier} {sentence} {source.identifier} already, "
                 "directly or through other tickets.",
             )
@@ -233,16 +240,16 @@ VAULT_PATH_PATTERN = r"^(?![A-Za-z]:)(?!(?:.*[/\\])?\.\.(?:[/\\]|$))[^ /\\\x00-\
 def check_vault_path(raw: str) -> str:
     """A vault path as given, refused (400) unless it is relative, inside the vault and 1-1000 characters."""
     if re.search(r"[\x00-\x1f\x7f]", raw):
-        raise Refused(400, "A vault path cannot contain control characters.")
+        raise Refused("invalid", "A vault path cannot contain control characters.")
     path = raw.strip()
     if not path:
-        raise Refused(400, "Give the vault file's path, e.g. projects/mission-control/notes.md.")
+        raise Refused("invalid", "Give the vault file's path, e.g. projects/mission-control/notes.md.")
     if len(path) > 1000:
-        raise Refused(400, "A vault path can be at most 1,000 characters.")
+        raise Refused("invalid", "A vault path can be at most 1,000 characters.")
     if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path):
-        raise Refused(400, "A vault path is relative to the vault: drop the leading / or drive.")
+        raise Refused("invalid", "A vault path is relative to the vault: drop the leading / or drive.")
     if ".." in re.split(r"[/\\]", path):
-        raise Refused(400, "A vault path cannot step out of a folder with '..'.")
+        raise Refused("invalid", "A vault path cannot step out of a folder with '..'.")
     return path
 
 
@@ -259,11 +266,11 @@ async def add_context(
     is one link, so a worker that retries or consults a file again does not pile up rows."""
     path = check_vault_path(vault_path)
     if action not in CONTEXT_ACTIONS:
-        raise Refused(400, f"The action is one of {', '.join(CONTEXT_ACTIONS)}.")
+        raise Refused("invalid", f"The action is one of {', '.join(CONTEXT_ACTIONS)}.")
     if source not in CONTEXT_SOURCES:
-        raise Refused(400, f"The source is one of {', '.join(CONTEXT_SOURCES)}.")
+        raise Refused("invalid", f"The source is one of {', '.join(CONTEXT_SOURCES)}.")
     if len(note) > MAX_NOTE:
-        raise Refused(400, f"A note can be at most {MAX_NOTE:,} characters.")
+        raise Refused("invalid", f"A note can be at most {MAX_NOTE:,} characters.")
     async with db.write() as conn:
         found = to_struct(
             ContextLink, await queries.context_find(conn, ticket_id=ticket_id, vault_path=path, action=action)

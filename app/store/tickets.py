@@ -12,17 +12,12 @@ from app.db import Database
 from app.store import queries, to_struct, to_structs
 from app.store.board import Card
 
-# Board columns, in the order the board shows them.
-STATUSES: tuple[str, ...] = ("backlog", "todo", "in_progress", "review", "blocked", "done")
-STATUS_LABELS = {
-    "backlog": "Backlog",
-    "todo": "To do",
-    "in_progress": "In progress",
-    "review": "Review",
-    "blocked": "Blocked",
-    "done": "Done",
-}
-PRIORITY_LABELS = {1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
+
+def no_such_ticket(identifier: str) -> str:
+    """What to say of an identifier that names no ticket (every route and store says it this way)."""
+    return f"There is no ticket {identifier[:100]}."
+
+
 # Gap left below a card placed after the last one loaded (ms of sort_key; any positive number works).
 _KEY_STEP = 1000.0
 # Keys are epoch ms (~1.8e12), where a double resolves ~0.0002: below this gap a midpoint is not safe.

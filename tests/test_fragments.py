@@ -1,0 +1,108 @@
+"""The contract between the routes and the templates: every fragment and page template renders from the
+context it is given with no name missing. Templates render with StrictUndefined here, so a field that was
+renamed or dropped from a context struct fails this test instead of printing nothing on a page; and every
+file under fragments/ and templates/ must have been rendered by the walk, so a new fragment is covered too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import StrictUndefined, Undefined, UndefinedError
+
+from app import ROOT, templates
+from app.demo import fill_demo
+from tests.conftest import Harness
+
+# Templates the walk below cannot reach, each with the reason (none today).
+NOT_WALKED: dict[str, str] = {}
+
+
+@pytest.fixture
+def strict() -> Iterator[set[str]]:
+    """StrictUndefined for the test's renders; yields the names of the templates rendered."""
+    seen: set[str] = set()
+    original = templates.env.get_template
+
+    def recording(name: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.add(str(name))
+        return original(name, *args, **kwargs)
+
+    templates.env.undefined = StrictUndefined
+    templates.env.get_template = recording  # type: ignore[method-assign]
+    templates.env.cache.clear()  # includes resolve through get_template only on a cache miss
+    try:
+        yield seen
+    finally:
+        templates.env.undefined = Undefined
+        templates.env.get_template = original  # type: ignore[method-assign]
+        templates.env.cache.clear()
+
+
+def all_templates() -> set[str]:
+    """Every template file, as the environment names them."""
+    return {
+        f"{top}/{path.relative_to(ROOT / top)}"
+        for top in ("fragments", "templates")
+        for path in (ROOT / top).rglob("*.html")
+    }
+
+
+def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict: set[str]) -> None:
+    client = harness.client
+    assert client.get("/login").status_code == 200
+    harness.call(fill_demo, harness.db, "MC", now=datetime(2026, 11, 30, 12, tzinfo=UTC))
+    csrf = harness.login()
+    busy = "MC-1"
+    worker = {"Authorization": f"Bearer {harness.token('worker')}"}
+    run = [
+        {"type": "system", "subtype": "init", "model": "claude"},
+        {
+            "type": "assistant",
+            "message": {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}]},
+        },
+        {"type": "result", "subtype": "success", "num_turns": 2, "result": "Done."},
+    ]
+    assert client.post(f"/api/v1/tickets/{busy}/events", json={"events": run}, headers=worker).status_code == 201
+    pages = [
+        "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?messages=all&events=all",
+        "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test", "/palette?q=MC", "/keys",
+        "/tickets/new", "/nowhere", "/board/columns/done?after_key=0&after_id=0",
+    ]  # fmt: skip
+    for path in pages:
+        for htmx in ({}, {"HX-Request": "true"}):
+            response = client.get(path, headers=htmx)
+            assert response.status_code in (200, 404), (path, response.status_code, response.text[:300])
+    form = {"_csrf": csrf}
+    swaps = [
+        (f"/ticket/{busy}/edit", {"title": "Renamed"}),
+        (f"/ticket/{busy}/comments", {"body": "A **comment**"}),
+        (f"/ticket/{busy}/queue", {"body": "Please rerun the tests"}),
+        (f"/ticket/{busy}/relationships", {"type": "relates_to", "target": "MC-2"}),
+        (f"/ticket/{busy}/context", {"vault_path": "notes/a.md", "action": "read"}),
+        ("/tickets", {"title": "From the board", "status": "todo", "priority": "2"}),
+        (f"/board/cards/{busy}", {"priority": "1"}),
+        (f"/ticket/{busy}/move", {"status": "review"}),
+    ]
+    for path, data in swaps:
+        for htmx in ({}, {"HX-Request": "true", "HX-Current-URL": "http://testserver.local/board"}):
+            response = client.post(path, data={**form, **data}, headers=htmx, follow_redirects=False)
+            assert response.status_code < 500, (path, response.status_code, response.text[:300])
+    missing = all_templates() - strict - set(NOT_WALKED)
+    assert not missing, f"never rendered by the walk (add a page or swap that shows them): {sorted(missing)}"
+
+
+def test_a_missing_name_fails_the_render(strict: set[str]) -> None:
+    with pytest.raises(UndefinedError, match="has no attribute 'seq'"):
+        templates.render_html("fragments/ticket/event.html", event=object())
+    with pytest.raises(UndefinedError, match="'event' is undefined"):
+        templates.render_html("fragments/ticket/event.html")
+
+
+def test_the_walk_knows_every_template() -> None:
+    names = all_templates()
+    assert "fragments/ticket/event.html" in names and "templates/base.html" in names
+    assert all(Path(ROOT / name).exists() for name in NOT_WALKED)
