@@ -42,8 +42,9 @@ def static_url(name: str) -> str:
 
 
 env.globals["static"] = static_url
-# The board's columns in order, with their names: app.js reads them from the page (data-statuses).
 env.globals["status_labels"] = STATUS_LABELS
+# The board's columns in order, with their names, for app.js (data-columns): a list, since tojson sorts keys.
+env.globals["board_columns"] = [[status, label] for status, label in STATUS_LABELS.items()]
 env.globals["priority_labels"] = PRIORITY_LABELS
 
 

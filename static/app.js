@@ -8,8 +8,9 @@
 htmx.config.attributesToSettle = ["class", "width", "height"];
 
 // The board's columns in order, and their names, as the server states them (app/rules.py).
-const LABELS = JSON.parse(document.body.dataset.statuses || "{}");
-const STATUSES = Object.keys(LABELS);
+const COLUMNS = JSON.parse(document.body.dataset.columns || "[]");
+const STATUSES = COLUMNS.map(([status]) => status);
+const LABELS = Object.fromEntries(COLUMNS);
 
 /* ---------- small helpers ---------- */
 

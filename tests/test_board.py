@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from app import rules
 from tests.conftest import Harness, soup
 
 HTMX = {"HX-Request": "true"}
@@ -290,3 +293,9 @@ def test_no_card_link_inherits_a_target_or_select_from_the_live_refresh(harness:
     assert inherited == [], "htmx attributes are inherited: a boosted card link would swap the wrong thing"
     refresher = page.select_one("#board-refresh")
     assert refresher["hx-trigger"].startswith("sse:ticket") and not refresher.find(True)
+
+
+def test_the_page_states_the_columns_in_board_order_for_the_script(harness: Harness) -> None:
+    harness.login()
+    body = soup(harness.client.get("/board").text).select_one("body")
+    assert json.loads(body["data-columns"]) == [[s, rules.STATUS_LABELS[s]] for s in rules.STATUSES]
