@@ -989,9 +989,12 @@ def main(argv: list[str] | None = None) -> int:
     wanted = plan.streams + plan.subscribers + 1000
     nofile = raise_nofile(max(MIN_NOFILE, wanted))
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fanout_total = max(6000, plan.streams + plan.subscribers + 200)
     fanout_env = {
-        "MC_SSE_MAX_TOTAL_CLIENTS": str(max(6000, plan.streams + plan.subscribers + 200)),
+        "MC_SSE_MAX_TOTAL_CLIENTS": str(fanout_total),
         "MC_SSE_MAX_TAIL_CLIENTS": "200",
+        # Connections above the stream caps together, or `mc serve` refuses to start (pages must get in).
+        "MC_MAX_CONNECTIONS": str(fanout_total + 200 + 256),
     }
     delivery_env = {"MC_SSE_MAX_TOTAL_CLIENTS": str(max(2000, plan.subscribers + 100))}
     starve_env = {
