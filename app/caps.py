@@ -39,9 +39,10 @@ def bucket_of(handler: Any, query: bytes) -> str | None:
 
 def hold_before_routing(app: Litestar, scope: Any) -> float | None:
     """For a request not yet routed (`scope` as uvicorn made it): None when it may go on to the app, else
-    how long to hold its 503. It is routed here as Litestar will route it (the router caches the lookup)."""
+    how long to hold its 503. It is routed here as Litestar will route it, but only while some bucket is full:
+    otherwise nothing can be refused, and every request would be routed twice."""
     state = getattr(app.state, "mc", None)  # None until the app has started
-    if state is None:
+    if state is None or not state.broker.any_full():
         return None
     try:
         _, handler, *_ = app.asgi_router.handle_routing(path=normalize_path(scope["path"]), method=scope["method"])

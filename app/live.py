@@ -129,6 +129,10 @@ class Broker:
         self.refusals = RefusalPacer()
         self._published: set[int] = set()  # rowids of events this process published and the poller has not passed
 
+    def any_full(self) -> bool:
+        """Whether some bucket has no slot left (only then is any stream request refused)."""
+        return any(b.open >= b.cap for b in self.buckets.values())
+
     def refusal(self, bucket: str, address: str, now: float) -> float | None:
         """None when `bucket` has room; else how long to hold the 503 to `address`."""
         slots = self.buckets[bucket]

@@ -51,6 +51,7 @@ if __package__ in (None, ""):  # run as `python bench/live.py`: make the `bench`
 
 import httpx
 
+from app.clock import stamp
 from bench.client import Result, parse_wrk, percentile, run_python, run_wrk, wrk_path, wrk_version
 from bench.run import machine_facts
 from bench.server import HOST, ROOT, BenchSetupError, Server, create_admin_token, get, prepare_database, run_mc
@@ -300,7 +301,7 @@ def raw_sqlite_rate(directory: Path, duration: float) -> tuple[float, int]:
         started = time.perf_counter()
         deadline = started + duration
         while time.perf_counter() < deadline:
-            ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            ts = stamp()
             batch = [(1, seq + i + 1, "assistant", payloads[i], None, ts) for i in range(BATCH)]
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(sql, batch)

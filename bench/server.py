@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -14,15 +15,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Pure modules only: importing app's database modules would load pysqlite3 beside this process's sqlite3
+# (see bench/soak_common.py).
+from app.clock import stamp
+from app.rules import STATUSES
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-STATUSES = ("backlog", "todo", "in_progress", "review", "blocked", "done")
 # Most tickets of a long-lived tracker are done; a few are in flight.
-STATUS_WEIGHTS = (15, 10, 5, 3, 2, 65)
+STATUS_WEIGHTS = (15, 10, 5, 3, 2, 65)  # in STATUSES order
 ASSIGNEES = (None, "luci", "lucienne", "worker-1", "worker-2", "worker-3")
 TITLE_WORDS = (
     "fix",
@@ -91,11 +100,6 @@ def count_tickets(db_path: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM tickets").fetchone()[0])
 
 
-def _stamp(moment: datetime) -> str:
-    """A timestamp in the schema's format, 'YYYY-MM-DDTHH:MM:SS.mmmZ'."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _ticket_rows(first_id: int, count: int, prefix: str, seed: int) -> Any:
     """Yield `count` ticket rows from id `first_id`, spread over statuses and the past year."""
     rng = random.Random(seed)
@@ -112,31 +116,38 @@ def _ticket_rows(first_id: int, count: int, prefix: str, seed: int) -> Any:
             rng.choices(STATUSES, STATUS_WEIGHTS)[0],
             rng.randint(1, 4),
             rng.choice(ASSIGNEES),
-            _stamp(created),
-            _stamp(updated),
+            stamp(created),
+            stamp(updated),
         )
 
 
-def add_tickets(db_path: Path, count: int, prefix: str = "MC", seed: int = 747) -> None:
-    """Bulk-insert `count` tickets in one transaction (no server may be running on the file)."""
+@contextlib.contextmanager
+def locked_write(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """One write transaction on a database no server is running on, under the app's cross-process write lock
+    (taken out of courtesy, since nothing else is running yet); committed when the block ends without error."""
     lock_fd = os.open(f"{db_path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        # The app's cross-process write lock: taken out of courtesy, since nothing else is running yet.
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         conn = sqlite3.connect(db_path, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            first_id = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM tickets").fetchone()[0])
-            conn.executemany(
-                "INSERT INTO tickets (id, identifier, title, description, status, priority, assigned_to,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _ticket_rows(first_id, count, prefix, seed),
-            )
+            yield conn
             conn.execute("COMMIT")
         finally:
             conn.close()
     finally:
         os.close(lock_fd)
+
+
+def add_tickets(db_path: Path, count: int, prefix: str = "MC", seed: int = 747) -> None:
+    """Bulk-insert `count` tickets in one transaction (no server may be running on the file)."""
+    with locked_write(db_path) as conn:
+        first_id = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM tickets").fetchone()[0])
+        conn.executemany(
+            "INSERT INTO tickets (id, identifier, title, description, status, priority, assigned_to,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _ticket_rows(first_id, count, prefix, seed),
+        )
 
 
 def prepare_database(db_path: Path, tickets: int) -> tuple[str, int]:

@@ -1,15 +1,15 @@
 """Shared pieces of the soak suite (bench/soak.py): the fixture, servers that can be killed and restarted, HTTP
 posters that retry, read-only checks on the database, and the outcome of a scenario.
 
-This process opens the database only with Python's own sqlite3 (read-only while a server runs). It never imports
-`app`, which would load pysqlite3: two SQLite libraries in one process do not see each other's POSIX locks.
+This process opens the database only with Python's own sqlite3 (read-only while a server runs). It imports only
+app's pure modules (clock, rules), never its database ones, which would load pysqlite3: two SQLite libraries in
+one process do not see each other's POSIX locks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import math
 import os
 import shutil
@@ -21,7 +21,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,10 @@ if __package__ in (None, ""):  # imported by bench/soak.py run as a script
 
 import httpx
 
+from app.clock import stamp_ago
 from bench.client import percentile
 from bench.live import open_fds, proc_status
-from bench.server import ROOT, Server, child_env, create_admin_token, mc_command, run_mc
+from bench.server import ROOT, Server, child_env, create_admin_token, locked_write, mc_command, run_mc
 
 BUSY_TIMEOUT_S = 5.0  # app/db.py's BUSY_TIMEOUT_S (not imported: `app` would load another SQLite)
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -462,10 +463,8 @@ def close_wait(port: int) -> int:
 
 
 def stamp(ago_s: float = 0.0) -> str:
-    """A UTC time as the schema writes them ('2026-11-27T23:41:05.123Z'), `ago_s` seconds before now
-    (negative: in the future)."""
-    moment = datetime.now(UTC) - timedelta(seconds=ago_s)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """A time as the database writes them, `ago_s` seconds before now (negative: in the future)."""
+    return stamp_ago(timedelta(seconds=ago_s))
 
 
 QUEUE_KINDS = ("stuck", "run_out", "failed", "fresh", "done")
@@ -483,50 +482,40 @@ def queue_kind(n: int) -> str:
 def fill_queue(db: Path, count: int, max_attempts: int = 5) -> int:
     """Insert `count` messages in every state the reaper acts on (under the app's write lock, with no server
     running); return the first new id."""
-    lock_fd = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        conn = sqlite3.connect(db, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            first = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM queued_messages").fetchone()[0])
-            rows = []
-            for n in range(count):
-                kind, attempts = queue_kind(n), n % max_attempts
-                status, owner, lease, next_at, error, updated = "queued", None, None, None, None, stamp(60)
-                if kind == "stuck":
-                    updated = stamp(2 * 3600)
-                elif kind == "run_out":
-                    status, owner, lease, updated = "leased", "ghost-worker", stamp(60), stamp(300)
-                elif kind == "failed":
-                    status, attempts, next_at, error = "failed", 1 + n % (max_attempts - 1), stamp(60), "soak failure"
-                elif kind == "done":
-                    status, updated = "done", stamp(3600)
-                rows.append(
-                    (
-                        first + n,
-                        None,
-                        f"soak message {n} ({kind})",
-                        status,
-                        attempts,
-                        owner,
-                        lease,
-                        next_at,
-                        error,
-                        updated,
-                        updated,
-                    )
+    with locked_write(db) as conn:
+        first = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM queued_messages").fetchone()[0])
+        rows = []
+        for n in range(count):
+            kind, attempts = queue_kind(n), n % max_attempts
+            status, owner, lease, next_at, error, updated = "queued", None, None, None, None, stamp(60)
+            if kind == "stuck":
+                updated = stamp(2 * 3600)
+            elif kind == "run_out":
+                status, owner, lease, updated = "leased", "ghost-worker", stamp(60), stamp(300)
+            elif kind == "failed":
+                status, attempts, next_at, error = "failed", 1 + n % (max_attempts - 1), stamp(60), "soak failure"
+            elif kind == "done":
+                status, updated = "done", stamp(3600)
+            rows.append(
+                (
+                    first + n,
+                    None,
+                    f"soak message {n} ({kind})",
+                    status,
+                    attempts,
+                    owner,
+                    lease,
+                    next_at,
+                    error,
+                    updated,
+                    updated,
                 )
-            conn.executemany(
-                "INSERT INTO queued_messages (id, ticket_id, body, status, attempts, lease_owner, lease_expires_at,"
-                " next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
             )
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-    finally:
-        os.close(lock_fd)
+        conn.executemany(
+            "INSERT INTO queued_messages (id, ticket_id, body, status, attempts, lease_owner, lease_expires_at,"
+            " next_attempt_at, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     return first
 
 
