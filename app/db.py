@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import fcntl
 import os
-import sqlite3
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -46,7 +45,7 @@ def split_statements(script: str) -> list[str]:
     statements, pending = [], ""
     for line in script.splitlines(keepends=True):
         pending += line
-        if sqlite3.complete_statement(pending):
+        if driver.complete_statement(pending):
             if pending.strip():
                 statements.append(pending.strip())
             pending = ""

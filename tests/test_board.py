@@ -232,7 +232,7 @@ def test_the_cache_never_serves_a_column_from_before_a_change(harness: Harness) 
 
 
 def test_a_column_another_process_changed_is_not_served_from_cache(harness: Harness, settings) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
+    from app.sqlite import driver as sqlite3
 
     harness.login()
     ident = harness.ticket("Shared", status="todo")

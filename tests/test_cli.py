@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from app.sqlite import driver as sqlite3
 
 MC = [sys.executable, "-m", "app.cli"]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from app.sqlite import driver as sqlite3
 from app.store import tickets
 from tests.conftest import Harness, soup, text_of
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,7 +45,7 @@ def test_a_new_database_is_in_wal_mode_with_every_migration_recorded(tmp_path: P
 
     version, mode, migrations = run(check())
     assert mode == "wal" and version == migrations >= 1
-    conn = sqlite3.connect(tmp_path / "mc.db")
+    conn = driver.connect(tmp_path / "mc.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     for table in ("tickets", "ticket_comments", "ticket_messages", "ticket_events", "ticket_tags",
@@ -66,7 +65,7 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", folder)
     with pytest.raises(DatabaseError, match="no such table"):
         run(opened(tmp_path / "mc.db"))
-    conn = sqlite3.connect(tmp_path / "mc.db")
+    conn = driver.connect(tmp_path / "mc.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(list(folder.glob("*.sql"))) - 1
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
 
@@ -90,7 +89,7 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
 
 
 def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "theirs.db")
+    conn = driver.connect(tmp_path / "theirs.db")
     conn.execute("CREATE TABLE theirs (x)")
     conn.commit()
     with pytest.raises(DatabaseError, match="belongs to another program"):
@@ -100,7 +99,7 @@ def test_another_programs_database_is_left_alone(tmp_path: Path) -> None:
 
 def test_a_database_from_a_newer_mc_is_refused(tmp_path: Path) -> None:
     create(tmp_path / "mc.db")
-    conn = sqlite3.connect(tmp_path / "mc.db")
+    conn = driver.connect(tmp_path / "mc.db")
     conn.execute("PRAGMA user_version = 999")
     conn.commit()
     with pytest.raises(DatabaseError, match="upgrade mc"):
@@ -156,7 +155,7 @@ def test_identifiers_are_never_reused_after_a_delete(tmp_path: Path) -> None:
 @pytest.mark.parametrize("filtered", [False, True])
 def test_the_board_queries_use_their_index_and_never_sort(tmp_path: Path, filtered: bool) -> None:
     create(tmp_path / "mc.db")
-    conn = sqlite3.connect(tmp_path / "mc.db")
+    conn = driver.connect(tmp_path / "mc.db")
     filters = (
         {"assignee": "luci", "tag": "bug", "priority": 2, "match": '"sse"*'}
         if filtered
@@ -192,7 +191,7 @@ def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
         await database.close()
 
     run(backup())
-    copy = sqlite3.connect(tmp_path / "copy.db")
+    copy = driver.connect(tmp_path / "copy.db")
     assert copy.execute("SELECT title FROM tickets").fetchall() == [("saved",)]
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -253,7 +252,7 @@ def test_a_write_cancelled_while_its_begin_waits_on_sqlite_leaves_no_transaction
         await database.close()
 
     run(attempt())
-    assert sqlite3.connect(tmp_path / "mc.db").execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
+    assert driver.connect(tmp_path / "mc.db").execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
 
 
 def test_a_write_that_waited_behind_a_busy_one_fails_at_its_own_deadline_not_later(
@@ -293,3 +292,19 @@ def test_a_write_that_waited_behind_a_busy_one_fails_at_its_own_deadline_not_lat
     # The second waited behind the first, then only what was left of its own second: ~1 s in all, where a
     # wait of its own would make it 2 s.
     assert max(took) < 1.7, took
+
+
+def test_no_module_opens_a_database_with_a_second_sqlite_library() -> None:
+    # Two SQLite libraries in one process keep separate tables of which files they have open, and POSIX locks
+    # never conflict within a process: one library's first connection takes the -shm file for its own and
+    # truncates it while the other has it mapped, and the process dies of SIGBUS (it did, in CI). Every
+    # connection in app/ and tests/ comes from app.sqlite.driver; only that module may import sqlite3.
+    root = Path(__file__).resolve().parent.parent
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("app", "tests")
+        for path in (root / folder).rglob("*.py")
+        if path != root / "app" / "sqlite.py"
+        and any(line.strip() in ("import sqlite3", "from sqlite3 import") for line in path.read_text().splitlines())
+    ]
+    assert offenders == []

@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import pytest
 from app import ROOT
 from app.routes.events import MAX_BODY_BYTES
 from app.settings import load_settings
+from app.sqlite import driver as sqlite3
 from tests.server import Server, free_port, start_server
 
 pytestmark = pytest.mark.server

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from typing import Any
 
 import pytest
 
 from app.ingest import EventWriter, IncomingEvent
+from app.sqlite import driver as sqlite3
 from app.store import tickets
 from tests.conftest import Harness, bearer
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import subprocess
 import sys
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.routes.events import MAX_DEPTH
+from app.sqlite import driver as sqlite3
 from app.store import tickets
 from tests.conftest import Harness, bearer, text_of
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 
 from app.caps import bucket_of
 from app.db import Database
@@ -11,6 +10,7 @@ from app.ingest import EventWriter, IncomingEvent
 from app.live import QUEUE_SIZE, Broker, Poller, RefusalPacer, Topic
 from app.main import create_app
 from app.settings import Settings
+from app.sqlite import driver as sqlite3
 from app.sse import sse_frame
 from app.store import tickets
 

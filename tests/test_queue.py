@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import typing
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from app.cli import main as mc
 from app.db import Database
 from app.routes.queue import Status
 from app.settings import Settings, load_settings
+from app.sqlite import driver as sqlite3
 from app.store import queue, tickets
 from tests.conftest import TEST_HOST, Harness, bearer, soup, text_of
 from tests.server import start_server

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from app.db import Database
 from app.notify import LogNotifier, TelegramNotifier, notifier_for
 from app.reaper import Reaper, ReaperBusy, ReaperLock, reap_once, run_standalone
 from app.settings import Settings, load_settings
+from app.sqlite import driver as sqlite3
 from app.store import queue
 from tests.fakes.telegram import FakeTelegram
 from tests.server import free_port, start_server

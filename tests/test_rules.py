@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from app.autotag import clean_tags, suggest_tags
 from app.search import fts_query
+from app.sqlite import driver as sqlite3
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import socket
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from app.sqlite import driver as sqlite3
 from tests.server import Server, start_server
 
 pytestmark = pytest.mark.server
