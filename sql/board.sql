@@ -40,21 +40,21 @@ SELECT t.status, count(*) AS n
    AND (:match IS NULL OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :match))
  GROUP BY t.status;
 
--- name: live_tickets(since)
+-- name: board_live_tickets(since)
 -- Tickets a worker is busy on right now: its newest heartbeat says busy, on that ticket, since :since.
 SELECT DISTINCT h.ticket_id
   FROM heartbeats h
   JOIN (SELECT worker, max(id) AS id FROM heartbeats GROUP BY worker) last ON last.id = h.id
  WHERE h.status = 'busy' AND h.ticket_id IS NOT NULL AND h.ts >= :since;
 
--- name: assignees()
+-- name: board_assignees()
 -- Everyone tickets are assigned to, for the filter and the assign prompt.
 SELECT DISTINCT assigned_to AS name FROM tickets WHERE assigned_to IS NOT NULL ORDER BY 1;
 
--- name: all_tags()
+-- name: board_tags()
 SELECT DISTINCT tag AS name FROM ticket_tags ORDER BY 1;
 
--- name: column_last_change(status)$
+-- name: board_column_last_change(status)$
 -- When a card in this column last changed place; a load-more asks what changed after it.
 SELECT max(placed_at) FROM tickets WHERE status = :status;
 
@@ -73,7 +73,7 @@ SELECT t.id, t.identifier, t.title, t.status, t.priority, t.assigned_to, t.sort_
  ORDER BY t.sort_key DESC, t.id DESC
  LIMIT 100;
 
--- name: search_tickets(match, limit)
+-- name: board_search(match, limit)
 -- Tickets whose title or description match, best first (FTS5's bm25 rank).
 SELECT t.identifier, t.title, t.status
   FROM tickets_fts f JOIN tickets t ON t.id = f.rowid

@@ -1,7 +1,7 @@
 -- Worker events in (app/store/ingest.py): a batch's checks and inserts through the single writer.
 -- Batches pass ids and pairs as JSON arrays (json_each), so a whole batch is a few statements.
 
--- name: events_batch_start(ids)
+-- name: ingest_batch_start(ids)
 -- What a batch needs to know first, in one statement: which of its tickets still exist (it skips events for
 -- a ticket deleted meanwhile), the last seq each gave out (one index probe each: a GROUP BY would read every
 -- event of the ticket), and the last rowid given out (the batch's rows take the ones after it; see
@@ -12,19 +12,19 @@ SELECT t.id AS ticket_id,
   FROM tickets t
  WHERE t.id IN (SELECT value FROM json_each(:ids));
 
--- name: events_known_uuids(pairs)
+-- name: ingest_known_uuids(pairs)
 -- Events already stored under these (ticket_id, uuid) pairs: a retried POST gets the first seq back.
 SELECT e.ticket_id, e.uuid, e.seq
   FROM json_each(:pairs) p
   JOIN ticket_events e ON e.ticket_id = json_extract(p.value, '$[0]') AND e.uuid = json_extract(p.value, '$[1]');
 
--- name: events_known_keys(pairs)
+-- name: ingest_known_keys(pairs)
 -- Idempotency-Keys already used on these tickets, with the seqs they were answered with.
 SELECT k.ticket_id, k.key, k.seqs
   FROM json_each(:pairs) p
   JOIN ingest_keys k ON k.ticket_id = json_extract(p.value, '$[0]') AND k.key = json_extract(p.value, '$[1]');
 
--- name: events_insert(rows, payloads, ts)!
+-- name: ingest_events(rows, payloads, ts)!
 -- A whole batch in one statement: :rows is a JSON array of [id, ticket_id, seq, event_type, payload offset,
 -- payload length, uuid], and :payloads the events' JSON one after the other, as a blob: substr() cuts a
 -- blob by bytes, and the cast gives back the exact UTF-8 text that was posted (no escaping into JSON and
@@ -36,7 +36,7 @@ SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3,
        CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts
   FROM json_each(:rows) r;
 
--- name: events_insert_if_unchanged(rows, payloads, ts, last_rowid, tickets, uuids, keys)!
+-- name: ingest_events_if_unchanged(rows, payloads, ts, last_rowid, tickets, uuids, keys)!
 -- A batch in one trip, planned from what the writer's previous batch left: insert :rows (as events_insert)
 -- if the last rowid given out (as in events_batch_start) is still :last_rowid, every ticket of :tickets
 -- ([id, last seq]) still exists with that last seq, and none of :uuids ([ticket_id, uuid]) nor :keys
@@ -63,7 +63,7 @@ SELECT r.value ->> 0, r.value ->> 1, iif(unchanged.yes, r.value ->> 2, NULL), r.
        CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts
   FROM json_each(:rows) r, unchanged;
 
--- name: events_insert_keys(keys)!
+-- name: ingest_keys(keys)!
 -- The Idempotency-Keys a batch answered, in one statement: :keys is a JSON array of [ticket_id, key, seqs].
 INSERT INTO ingest_keys (ticket_id, key, seqs)
 SELECT k.value ->> 0, k.value ->> 1, k.value -> 2 FROM json_each(:keys) k;

@@ -1,4 +1,4 @@
--- name: api_list_tickets(status, assignee, tag, priority, match, before_id, limit)
+-- name: listing_tickets(status, assignee, tag, priority, match, before_id, limit)
 -- The JSON API's ticket list, newest-created first: keyset paging on the primary key (ids only grow, so a
 -- ticket created between two page requests lands above page one and never shifts later pages), never OFFSET.
 -- The first page passes the largest id there can be as :before_id, so `t.id < :before_id` is always a range
@@ -17,7 +17,7 @@ SELECT t.id, t.identifier, t.title, t.description, t.status, t.priority, t.assig
  ORDER BY t.id DESC
  LIMIT :limit;
 
--- name: api_ticket(identifier)^
+-- name: listing_ticket(identifier)^
 -- One ticket with its tags, as the JSON API shows it.
 SELECT t.id, t.identifier, t.title, t.description, t.status, t.priority, t.assigned_to,
        t.created_at, t.updated_at,

@@ -1,6 +1,6 @@
 -- The operations pages (app/store/ops.py): heartbeats, task runs and the activity feed.
 
--- name: latest_heartbeat_per_worker()
+-- name: ops_latest_heartbeats()
 -- Each worker's newest heartbeat, with the ticket it was on.
 SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
   FROM heartbeats h
@@ -8,16 +8,16 @@ SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
   LEFT JOIN tickets t ON t.id = h.ticket_id
  ORDER BY h.worker;
 
--- name: recent_heartbeats(limit)
+-- name: ops_recent_heartbeats(limit)
 SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
   FROM heartbeats h LEFT JOIN tickets t ON t.id = h.ticket_id
  ORDER BY h.id DESC LIMIT :limit;
 
--- name: recent_task_runs(limit)
+-- name: ops_recent_task_runs(limit)
 SELECT id, task_name, status, started_at, finished_at, duration_ms, output
   FROM task_runs ORDER BY started_at DESC, id DESC LIMIT :limit;
 
--- name: task_summaries()
+-- name: ops_task_summaries()
 -- One row per scheduled task: how often it ran, how it last ended, and its failures.
 SELECT task_name,
        count(*) AS runs,
@@ -28,17 +28,17 @@ SELECT task_name,
        CAST(avg(duration_ms) AS INTEGER) AS avg_ms
   FROM task_runs GROUP BY task_name ORDER BY task_name;
 
--- name: queue_counts()
+-- name: ops_queue_counts()
 SELECT status, count(*) AS n FROM queued_messages GROUP BY status;
 
--- name: count_sessions()$
+-- name: ops_count_sessions()$
 SELECT count(*) FROM sessions;
 
--- name: insert_heartbeat(worker, ticket_identifier, status, detail)<!
+-- name: ops_insert_heartbeat(worker, ticket_identifier, status, detail)<!
 INSERT INTO heartbeats (worker, ticket_id, status, detail)
 VALUES (:worker, (SELECT id FROM tickets WHERE identifier = :ticket_identifier), :status, :detail);
 
--- name: recent_activity(limit)
+-- name: ops_recent_activity(limit)
 -- The feed: newest comments, worker events and new tickets, each branch cut to :limit by its own index.
 SELECT kind, at, identifier, title, actor, summary FROM (
   SELECT * FROM (

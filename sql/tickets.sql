@@ -1,21 +1,21 @@
--- name: insert_ticket(placeholder, title, description, status, priority, assigned_to)<!
+-- name: tickets_insert(placeholder, title, description, status, priority, assigned_to)<!
 -- sort_key is filled by the tickets_default_sort_key trigger: a new ticket tops its column.
 INSERT INTO tickets (identifier, title, description, status, priority, assigned_to)
 VALUES (:placeholder, :title, :description, :status, :priority, :assigned_to);
 
--- name: set_identifier(prefix, id)!
+-- name: tickets_set_identifier(prefix, id)!
 -- Identifiers come from the never-reused AUTOINCREMENT id, set in the same transaction as the insert.
 UPDATE tickets SET identifier = :prefix || '-' || id WHERE id = :id;
 
--- name: ticket_by_identifier(identifier)^
+-- name: tickets_by_identifier(identifier)^
 SELECT id, identifier, title, description, status, priority, assigned_to, created_at, updated_at
   FROM tickets WHERE identifier = :identifier;
 
--- name: ticket_place(identifier)^
+-- name: tickets_place(identifier)^
 -- Where a card sits: its column and its key.
 SELECT id, status, sort_key FROM tickets WHERE identifier = :identifier;
 
--- name: update_ticket(id, title, description, priority, set_assignee, assigned_to)!
+-- name: tickets_update(id, title, description, priority, set_assignee, assigned_to)!
 -- Change fields; NULL leaves a field alone (assigned_to only changes when :set_assignee is 1).
 -- An edit moves a card to the top of its column unless the user placed it by hand.
 UPDATE tickets
@@ -29,7 +29,7 @@ UPDATE tickets
                        ELSE (julianday('now') - 2440587.5) * 86400000.0 END
  WHERE id = :id;
 
--- name: move_to_top(id, status)!
+-- name: tickets_move_to_top(id, status)!
 -- Move a card into a column, on top, ordered by recency again.
 UPDATE tickets
    SET status = :status, manual_order = 0,
@@ -39,7 +39,7 @@ UPDATE tickets
                       coalesce((SELECT max(sort_key) + 1 FROM tickets WHERE status = :status), 0))
  WHERE id = :id;
 
--- name: move_to_key(id, status, sort_key)!
+-- name: tickets_move_to_key(id, status, sort_key)!
 -- Place a card by hand at a key between its new neighbours.
 UPDATE tickets
    SET status = :status, manual_order = 1, sort_key = :sort_key,
@@ -47,25 +47,25 @@ UPDATE tickets
        placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
  WHERE id = :id;
 
--- name: delete_ticket(id)!
+-- name: tickets_delete(id)!
 DELETE FROM tickets WHERE id = :id;
 
--- name: comments_of_ticket(ticket_id)
+-- name: tickets_comments(ticket_id)
 SELECT id, author, body, created_at FROM ticket_comments WHERE ticket_id = :ticket_id ORDER BY id;
 
--- name: tags_of_ticket(ticket_id)
+-- name: tickets_tags(ticket_id)
 SELECT tag FROM ticket_tags WHERE ticket_id = :ticket_id ORDER BY tag;
 
--- name: add_tag(ticket_id, tag)!
+-- name: tickets_add_tag(ticket_id, tag)!
 INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (:ticket_id, :tag);
 
--- name: clear_tags(ticket_id)!
+-- name: tickets_clear_tags(ticket_id)!
 DELETE FROM ticket_tags WHERE ticket_id = :ticket_id;
 
--- name: insert_comment(ticket_id, author, body)<!
+-- name: tickets_insert_comment(ticket_id, author, body)<!
 INSERT INTO ticket_comments (ticket_id, author, body) VALUES (:ticket_id, :author, :body);
 
--- name: touch_ticket(ticket_id)!
+-- name: tickets_touch(ticket_id)!
 UPDATE tickets
    SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
        placed_at = CASE WHEN manual_order THEN placed_at ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
@@ -73,9 +73,9 @@ UPDATE tickets
                        ELSE (julianday('now') - 2440587.5) * 86400000.0 END
  WHERE id = :ticket_id;
 
--- name: comment_by_id(id)^
+-- name: tickets_comment_by_id(id)^
 SELECT id, author, body, created_at FROM ticket_comments WHERE id = :id;
 
--- name: set_place(id, sort_key)!
+-- name: tickets_set_place(id, sort_key)!
 -- Re-space one card within its column (its order among the others does not change).
 UPDATE tickets SET sort_key = :sort_key, placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = :id;

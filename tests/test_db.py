@@ -171,7 +171,7 @@ def test_the_board_queries_use_their_index_and_never_sort(tmp_path: Path, filter
         plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert f"SEARCH t USING INDEX {index}" in plan, plan
         assert "TEMP B-TREE" not in plan or name == "board_changed_above", plan
-    sql = queries.column_last_change.sql
+    sql = queries.board_column_last_change.sql
     plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"status": "todo"}))
     assert "tickets_placed" in plan, plan
 
@@ -308,3 +308,15 @@ def test_no_module_opens_a_database_with_a_second_sqlite_library() -> None:
         and any(line.strip() in ("import sqlite3", "from sqlite3 import") for line in path.read_text().splitlines())
     ]
     assert offenders == []
+
+
+def test_every_query_is_named_after_its_file() -> None:
+    # One scheme, <file>_<what>: a name read in a store module says which sql/ file holds it.
+    misnamed = [
+        f"{path.name}: {name}"
+        for path in sorted((Path(__file__).resolve().parent.parent / "sql").glob("*.sql"))
+        for line in path.read_text().splitlines()
+        if line.startswith("-- name: ")
+        and not (name := line.removeprefix("-- name: ").split("(")[0].rstrip("!$^<>*#")).startswith(f"{path.stem}_")
+    ]
+    assert misnamed == []

@@ -14,7 +14,7 @@ async def backup(db: Database, dest: Path) -> None:
     check_backup_target(dest)
     async with db.idle_writer() as conn:
         try:
-            await queries.vacuum_into(conn, dest=str(dest))
+            await queries.admin_vacuum_into(conn, dest=str(dest))
         except driver.Error as exc:
             raise DatabaseError(f"backup to {dest} failed: {exc}") from None
 
@@ -22,5 +22,5 @@ async def backup(db: Database, dest: Path) -> None:
 async def health(db: Database) -> dict[str, object]:
     """Reachable, journal mode, SQLite version: one query on a reader."""
     async with db.read() as conn:
-        row = await queries.health(conn)
+        row = await queries.admin_health(conn)
     return dict(row)

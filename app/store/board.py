@@ -117,19 +117,19 @@ async def live_ticket_ids(db: Database) -> frozenset[int]:
     """Tickets a worker is busy on now (its latest heartbeat, within LIVE_WINDOW)."""
     since = stamp_ago(LIVE_WINDOW)
     async with db.read() as conn:
-        return frozenset([row["ticket_id"] async for row in queries.live_tickets(conn, since=since)])
+        return frozenset([row["ticket_id"] async for row in queries.board_live_tickets(conn, since=since)])
 
 
 async def known_assignees(db: Database) -> list[str]:
     """Names tickets are assigned to."""
     async with db.read() as conn:
-        return [n.name for n in await to_structs(_Name, queries.assignees(conn))]
+        return [n.name for n in await to_structs(_Name, queries.board_assignees(conn))]
 
 
 async def known_tags(db: Database) -> list[str]:
     """Tags in use."""
     async with db.read() as conn:
-        return [n.name for n in await to_structs(_Name, queries.all_tags(conn))]
+        return [n.name for n in await to_structs(_Name, queries.board_tags(conn))]
 
 
 async def column_first_page(db: Database, status: str, filt: BoardFilter) -> tuple[list[Card], bool, str]:
@@ -137,7 +137,7 @@ async def column_first_page(db: Database, status: str, filt: BoardFilter) -> tup
     async with db.read() as conn:
         rows = queries.board_first_page(conn, status=status, limit=PAGE_SIZE + 1, **filt.params())
         cards = await to_structs(Card, rows)
-        since = await queries.column_last_change(conn, status=status) or ""
+        since = await queries.board_column_last_change(conn, status=status) or ""
     return cards[:PAGE_SIZE], len(cards) > PAGE_SIZE, str(since)
 
 
@@ -166,4 +166,4 @@ async def search_tickets(db: Database, text: str, limit: int = 8) -> list[Found]
     if match is None:
         return []
     async with db.read() as conn:
-        return await to_structs(Found, queries.search_tickets(conn, match=match, limit=limit))
+        return await to_structs(Found, queries.board_search(conn, match=match, limit=limit))

@@ -39,14 +39,14 @@ def as_json(value: Any) -> str:
 
 async def batch_start(conn: Any, ticket_ids: list[int]) -> list[BatchStart]:
     """Which of these tickets exist, with their last seqs (a deleted one is left out)."""
-    return await structs_once(BatchStart, conn, queries.events_batch_start, ids=as_json(sorted(ticket_ids)))
+    return await structs_once(BatchStart, conn, queries.ingest_batch_start, ids=as_json(sorted(ticket_ids)))
 
 
 async def known_uuids(conn: Any, pairs: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """The seqs already given to these (ticket_id, uuid) pairs."""
     if not pairs:
         return {}
-    rows = await structs_once(_Known, conn, queries.events_known_uuids, pairs=as_json(pairs))
+    rows = await structs_once(_Known, conn, queries.ingest_known_uuids, pairs=as_json(pairs))
     return {(k.ticket_id, k.uuid): k.seq for k in rows}
 
 
@@ -54,13 +54,13 @@ async def known_keys(conn: Any, pairs: list[tuple[int, str]]) -> dict[tuple[int,
     """The seqs already answered to these (ticket_id, Idempotency-Key) pairs."""
     if not pairs:
         return {}
-    rows = await structs_once(_KnownKey, conn, queries.events_known_keys, pairs=as_json(pairs))
+    rows = await structs_once(_KnownKey, conn, queries.ingest_known_keys, pairs=as_json(pairs))
     return {(k.ticket_id, k.key): msgspec.json.decode(k.seqs, type=list[int]) for k in rows}
 
 
 async def insert_events(conn: Any, rows: str, payloads: bytes, ts: str) -> None:
     """Insert a planned batch (see events_insert in sql/ingest.sql for the shape of `rows`)."""
-    await run_once(conn, queries.events_insert, rows=rows, payloads=payloads, ts=ts)
+    await run_once(conn, queries.ingest_events, rows=rows, payloads=payloads, ts=ts)
 
 
 async def insert_events_if_unchanged(
@@ -69,7 +69,7 @@ async def insert_events_if_unchanged(
     """Insert a batch planned from the writer's memory, if the table still matches it; False (and nothing
     inserted, the transaction still open) if it does not."""
     try:
-        await run_once(conn, queries.events_insert_if_unchanged, rows=rows, payloads=payloads, ts=ts,
+        await run_once(conn, queries.ingest_events_if_unchanged, rows=rows, payloads=payloads, ts=ts,
                        last_rowid=last_rowid, tickets=tickets, uuids=uuids, keys=keys)  # fmt: skip
     except driver.IntegrityError:  # the NOT NULL on seq refused the rows: something changed
         return False
@@ -79,4 +79,4 @@ async def insert_events_if_unchanged(
 async def insert_keys(conn: Any, keys: list[tuple[int, str, list[int]]]) -> None:
     """Record the Idempotency-Keys a batch answered, with their seqs."""
     if keys:
-        await run_once(conn, queries.events_insert_keys, keys=as_json(keys))
+        await run_once(conn, queries.ingest_keys, keys=as_json(keys))

@@ -151,7 +151,7 @@ async def find_ref(db: Database, ref: str, prefix: str) -> TicketRef:
     if not identifier:
         raise Refused("invalid", f"Name the ticket to link, e.g. {prefix}-12.")
     async with db.read() as conn:
-        found = to_struct(TicketRef, await queries.link_ticket_ref(conn, identifier=identifier[:100]))
+        found = to_struct(TicketRef, await queries.links_ticket_ref(conn, identifier=identifier[:100]))
     if found is None:
         raise Refused("missing", no_such_ticket(identifier))
     return found
@@ -160,7 +160,7 @@ async def find_ref(db: Database, ref: str, prefix: str) -> TicketRef:
 async def list_links(db: Database, ticket_id: int) -> list[LinkView]:
     """A ticket's relationships from both ends, grouped by type (outgoing first), oldest first within."""
     async with db.read() as conn:
-        rows = await to_structs(_LinkRow, queries.link_list_of_ticket(conn, ticket_id=ticket_id))
+        rows = await to_structs(_LinkRow, queries.links_of_ticket(conn, ticket_id=ticket_id))
     views = [
         LinkView(
             id=r.id,
@@ -187,14 +187,14 @@ async def add_link(db: Database, ticket: Ticket, kind: str, target: str, prefix:
     # Checks and insert share one write transaction, so two requests cannot both pass and make a cycle.
     async with db.write() as conn:
         for same in SYMMETRIC if rel_type in SYMMETRIC else (rel_type,):
-            exists = await queries.link_exists(
+            exists = await queries.links_exists(
                 conn, source_id=source.id, target_id=dest.id, rel_type=same, either_way=rel_type in SYMMETRIC
             )
             if exists:
                 sentence = SENTENCES[same]
                 said = f"That link is already there: {source.identifier} {sentence} {dest.identifier}."
                 raise Refused("conflict", said)
-        if rel_type in ACYCLIC and await queries.link_reaches(
+        if rel_type in ACYCLIC and await queries.links_reaches(
             conn, rel_type=rel_type, start_id=dest.id, goal_id=source.id
         ):
             sentence = SENTENCES[rel_type]
@@ -203,9 +203,9 @@ async def add_link(db: Database, ticket: Ticket, kind: str, target: str, prefix:
                 f"That would make a cycle: {dest.identifier} {sentence} {source.identifier} already, "
                 "directly or through other tickets.",
             )
-        link_id = await queries.link_insert(conn, source_id=source.id, target_id=dest.id, rel_type=rel_type)
-        await queries.touch_ticket(conn, ticket_id=ticket.id)
-        link = to_struct(Relationship, await queries.link_by_id(conn, id=link_id))
+        link_id = await queries.links_insert(conn, source_id=source.id, target_id=dest.id, rel_type=rel_type)
+        await queries.tickets_touch(conn, ticket_id=ticket.id)
+        link = to_struct(Relationship, await queries.links_by_id(conn, id=link_id))
     assert link is not None
     return link
 
@@ -213,9 +213,9 @@ async def add_link(db: Database, ticket: Ticket, kind: str, target: str, prefix:
 async def remove_link(db: Database, ticket_id: int, link_id: int) -> bool:
     """Remove one of this ticket's links (from either end); False when it has no such link."""
     async with db.write() as conn:
-        removed = await queries.link_delete_of_ticket(conn, id=link_id, ticket_id=ticket_id)
+        removed = await queries.links_delete_of_ticket(conn, id=link_id, ticket_id=ticket_id)
         if removed:
-            await queries.touch_ticket(conn, ticket_id=ticket_id)
+            await queries.tickets_touch(conn, ticket_id=ticket_id)
     return bool(removed)
 
 
@@ -225,11 +225,11 @@ async def remove_link_to(db: Database, ticket: Ticket, kind: str, target: str, p
     other = await find_ref(db, target, prefix)
     source_id, dest_id = (other.id, ticket.id) if swapped else (ticket.id, other.id)
     async with db.write() as conn:
-        removed = await queries.link_delete_between(
+        removed = await queries.links_delete_between(
             conn, source_id=source_id, target_id=dest_id, rel_type=rel_type, either_way=rel_type in SYMMETRIC
         )
         if removed:
-            await queries.touch_ticket(conn, ticket_id=ticket.id)
+            await queries.tickets_touch(conn, ticket_id=ticket.id)
     return bool(removed)
 
 
@@ -256,7 +256,7 @@ def check_vault_path(raw: str) -> str:
 async def list_context(db: Database, ticket_id: int) -> list[ContextLink]:
     """The vault files linked to a ticket, oldest first."""
     async with db.read() as conn:
-        return await to_structs(ContextLink, queries.context_list_of_ticket(conn, ticket_id=ticket_id))
+        return await to_structs(ContextLink, queries.links_context_of_ticket(conn, ticket_id=ticket_id))
 
 
 async def add_context(
@@ -273,14 +273,14 @@ async def add_context(
         raise Refused("invalid", f"A note can be at most {MAX_NOTE:,} characters.")
     async with db.write() as conn:
         found = to_struct(
-            ContextLink, await queries.context_find(conn, ticket_id=ticket_id, vault_path=path, action=action)
+            ContextLink, await queries.links_context_find(conn, ticket_id=ticket_id, vault_path=path, action=action)
         )
         if found is not None:
             return found, False
-        new_id = await queries.context_insert(
+        new_id = await queries.links_context_insert(
             conn, ticket_id=ticket_id, vault_path=path, action=action, source=source, note=note.strip()
         )
-        link = to_struct(ContextLink, await queries.context_by_id(conn, id=new_id))
+        link = to_struct(ContextLink, await queries.links_context_by_id(conn, id=new_id))
     assert link is not None
     return link, True
 
@@ -288,4 +288,4 @@ async def add_context(
 async def remove_context(db: Database, ticket_id: int, context_id: int) -> bool:
     """Unlink one of this ticket's vault files; False when the id is not this ticket's."""
     async with db.write() as conn:
-        return bool(await queries.context_delete_of_ticket(conn, id=context_id, ticket_id=ticket_id))
+        return bool(await queries.links_context_delete_of_ticket(conn, id=context_id, ticket_id=ticket_id))

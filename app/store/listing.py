@@ -77,7 +77,7 @@ def decode_cursor(cursor: str) -> int:
 async def get_ticket_item(db: Database, identifier: str) -> TicketItem | None:
     """A ticket with its tags by identifier (e.g. MC-747)."""
     async with db.read() as conn:
-        row = to_struct(_Row, await queries.api_ticket(conn, identifier=identifier))
+        row = to_struct(_Row, await queries.listing_ticket(conn, identifier=identifier))
     return None if row is None else row.item()
 
 
@@ -88,7 +88,7 @@ async def list_tickets(
     before_id = MAX_ID if cursor is None else decode_cursor(cursor)
     async with db.read() as conn:
         # One row more than asked shows whether another page follows, without a count.
-        rows = queries.api_list_tickets(conn, status=status, before_id=before_id, limit=limit + 1, **filt.params())
+        rows = queries.listing_tickets(conn, status=status, before_id=before_id, limit=limit + 1, **filt.params())
         found = await to_structs(_Row, rows)
     page = found[:limit]
     more = len(found) > limit

@@ -62,48 +62,50 @@ class StatusCount(msgspec.Struct, frozen=True):
 async def latest_heartbeats(db: Database) -> list[Heartbeat]:
     """Each worker's newest heartbeat."""
     async with db.read() as conn:
-        return await to_structs(Heartbeat, queries.latest_heartbeat_per_worker(conn))
+        return await to_structs(Heartbeat, queries.ops_latest_heartbeats(conn))
 
 
 async def recent_heartbeats(db: Database, limit: int = 100) -> list[Heartbeat]:
     """The newest heartbeats of every worker."""
     async with db.read() as conn:
-        return await to_structs(Heartbeat, queries.recent_heartbeats(conn, limit=limit))
+        return await to_structs(Heartbeat, queries.ops_recent_heartbeats(conn, limit=limit))
 
 
 async def recent_task_runs(db: Database, limit: int = 50) -> list[TaskRun]:
     """The newest scheduled-task runs."""
     async with db.read() as conn:
-        return await to_structs(TaskRun, queries.recent_task_runs(conn, limit=limit))
+        return await to_structs(TaskRun, queries.ops_recent_task_runs(conn, limit=limit))
 
 
 async def task_summaries(db: Database) -> list[TaskSummary]:
     """One line per scheduled task."""
     async with db.read() as conn:
-        return await to_structs(TaskSummary, queries.task_summaries(conn))
+        return await to_structs(TaskSummary, queries.ops_task_summaries(conn))
 
 
 async def queue_counts(db: Database) -> dict[str, int]:
     """Queued messages by status."""
     async with db.read() as conn:
-        return {c.status: c.n for c in await to_structs(StatusCount, queries.queue_counts(conn))}
+        return {c.status: c.n for c in await to_structs(StatusCount, queries.ops_queue_counts(conn))}
 
 
 async def count_sessions(db: Database) -> int:
     """Registered agent sessions."""
     async with db.read() as conn:
-        return int(await queries.count_sessions(conn))
+        return int(await queries.ops_count_sessions(conn))
 
 
 async def recent_activity(db: Database, limit: int = 60) -> list[ActivityItem]:
     """The activity feed, newest first."""
     async with db.read() as conn:
-        return await to_structs(ActivityItem, queries.recent_activity(conn, limit=limit))
+        return await to_structs(ActivityItem, queries.ops_recent_activity(conn, limit=limit))
 
 
 async def record_heartbeat(db: Database, worker: str, status: str, detail: str, ticket: str | None) -> int:
     """Store a worker's heartbeat; return its id."""
     async with db.write() as conn:
         return int(
-            await queries.insert_heartbeat(conn, worker=worker, ticket_identifier=ticket, status=status, detail=detail)
+            await queries.ops_insert_heartbeat(
+                conn, worker=worker, ticket_identifier=ticket, status=status, detail=detail
+            )
         )

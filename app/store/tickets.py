@@ -91,7 +91,7 @@ async def create_ticket(
     """Create a ticket (tags suggested from its text unless given) in one transaction; return its identifier."""
     chosen = suggest_tags(title, description) if tags is None else tags
     async with db.write() as conn:
-        ticket_id = await queries.insert_ticket(
+        ticket_id = await queries.tickets_insert(
             conn,
             placeholder="new-" + secrets.token_hex(8),
             title=title,
@@ -100,23 +100,23 @@ async def create_ticket(
             priority=priority,
             assigned_to=assigned_to,
         )
-        await queries.set_identifier(conn, prefix=prefix, id=ticket_id)
+        await queries.tickets_set_identifier(conn, prefix=prefix, id=ticket_id)
         for tag in chosen:
-            await queries.add_tag(conn, ticket_id=ticket_id, tag=tag)
+            await queries.tickets_add_tag(conn, ticket_id=ticket_id, tag=tag)
     return f"{prefix}-{ticket_id}"
 
 
 async def get_ticket(db: Database, identifier: str) -> Ticket | None:
     """A ticket by its identifier (e.g. MC-747)."""
     async with db.read() as conn:
-        return to_struct(Ticket, await queries.ticket_by_identifier(conn, identifier=identifier))
+        return to_struct(Ticket, await queries.tickets_by_identifier(conn, identifier=identifier))
 
 
 async def update_ticket(db: Database, ticket_id: int, patch: TicketPatch) -> None:
     """Change a ticket's fields and tags in one transaction (a new status puts it on top of that column)."""
     async with db.write() as conn:
         if patch.changes_fields:
-            await queries.update_ticket(
+            await queries.tickets_update(
                 conn,
                 id=ticket_id,
                 title=_value(patch.title),
@@ -126,17 +126,17 @@ async def update_ticket(db: Database, ticket_id: int, patch: TicketPatch) -> Non
                 assigned_to=_value(patch.assigned_to),
             )
         if patch.status is not msgspec.UNSET:
-            await queries.move_to_top(conn, id=ticket_id, status=patch.status)
+            await queries.tickets_move_to_top(conn, id=ticket_id, status=patch.status)
         if patch.tags is not msgspec.UNSET:
             await _replace_tags(conn, ticket_id, patch.tags, touch=not patch.changes_fields)
 
 
 async def _replace_tags(conn: Any, ticket_id: int, tags: list[str], touch: bool) -> None:
-    await queries.clear_tags(conn, ticket_id=ticket_id)
+    await queries.tickets_clear_tags(conn, ticket_id=ticket_id)
     for tag in tags:
-        await queries.add_tag(conn, ticket_id=ticket_id, tag=tag)
+        await queries.tickets_add_tag(conn, ticket_id=ticket_id, tag=tag)
     if touch:
-        await queries.touch_ticket(conn, ticket_id=ticket_id)
+        await queries.tickets_touch(conn, ticket_id=ticket_id)
 
 
 async def move_ticket(db: Database, ticket_id: int, status: str, after: str | None = None) -> None:
@@ -144,9 +144,9 @@ async def move_ticket(db: Database, ticket_id: int, status: str, after: str | No
     async with db.write() as conn:
         anchor = None
         if after is not None:
-            anchor = to_struct(_Place, await queries.ticket_place(conn, identifier=after))
+            anchor = to_struct(_Place, await queries.tickets_place(conn, identifier=after))
         if anchor is None or anchor.status != status or anchor.id == ticket_id:
-            await queries.move_to_top(conn, id=ticket_id, status=status)
+            await queries.tickets_move_to_top(conn, id=ticket_id, status=status)
             return
         below = await _cards_below(conn, anchor, ticket_id, _RESPACE_WINDOW)
         if not below:
@@ -155,7 +155,7 @@ async def move_ticket(db: Database, ticket_id: int, status: str, after: str | No
             key = (anchor.sort_key + below[0].sort_key) / 2
         else:
             key = await _respace_below(conn, anchor, below)
-        await queries.move_to_key(conn, id=ticket_id, status=status, sort_key=key)
+        await queries.tickets_move_to_key(conn, id=ticket_id, status=status, sort_key=key)
 
 
 async def _cards_below(conn: Any, anchor: _Place, moving_id: int, limit: int) -> list[Card]:
@@ -183,14 +183,14 @@ async def _respace_below(conn: Any, anchor: _Place, below: list[Card]) -> float:
         floor, run = anchor.sort_key - (len(below) + 2) * _KEY_STEP, below
     step = (anchor.sort_key - floor) / (len(run) + 2)
     for i, card in enumerate(run):
-        await queries.set_place(conn, id=card.id, sort_key=anchor.sort_key - (i + 2) * step)
+        await queries.tickets_set_place(conn, id=card.id, sort_key=anchor.sort_key - (i + 2) * step)
     return anchor.sort_key - step
 
 
 async def delete_ticket(db: Database, ticket_id: int) -> None:
     """Delete a ticket and everything that hangs off it."""
     async with db.write() as conn:
-        await queries.delete_ticket(conn, id=ticket_id)
+        await queries.tickets_delete(conn, id=ticket_id)
 
 
 async def set_tags(db: Database, ticket_id: int, tags: list[str]) -> None:
@@ -202,20 +202,20 @@ async def set_tags(db: Database, ticket_id: int, tags: list[str]) -> None:
 async def list_comments(db: Database, ticket_id: int) -> list[Comment]:
     """A ticket's conversation, oldest first."""
     async with db.read() as conn:
-        return await to_structs(Comment, queries.comments_of_ticket(conn, ticket_id=ticket_id))
+        return await to_structs(Comment, queries.tickets_comments(conn, ticket_id=ticket_id))
 
 
 async def list_tags(db: Database, ticket_id: int) -> list[str]:
     """A ticket's tags, sorted."""
     async with db.read() as conn:
-        return [row["tag"] async for row in queries.tags_of_ticket(conn, ticket_id=ticket_id)]
+        return [row["tag"] async for row in queries.tickets_tags(conn, ticket_id=ticket_id)]
 
 
 async def add_comment(db: Database, ticket_id: int, author: str, body: str) -> Comment:
     """Append a comment and mark the ticket updated; return the stored comment."""
     async with db.write() as conn:
-        comment_id = await queries.insert_comment(conn, ticket_id=ticket_id, author=author, body=body)
-        await queries.touch_ticket(conn, ticket_id=ticket_id)
-        comment = to_struct(Comment, await queries.comment_by_id(conn, id=comment_id))
+        comment_id = await queries.tickets_insert_comment(conn, ticket_id=ticket_id, author=author, body=body)
+        await queries.tickets_touch(conn, ticket_id=ticket_id)
+        comment = to_struct(Comment, await queries.tickets_comment_by_id(conn, id=comment_id))
     assert comment is not None
     return comment

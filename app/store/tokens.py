@@ -103,9 +103,9 @@ async def create_token(db: Database, scope: str, name: str | None = None) -> tup
         name = name.strip()
         if not 1 <= len(name) <= 80:
             raise TokenError("a token name must be 1-80 characters")
-        if await queries.token_name_taken(conn, name=name):
+        if await queries.tokens_name_taken(conn, name=name):
             raise TokenError(f"a token named {name!r} already exists")
-        await queries.create_token(conn, name=name, scope=scope, token_hash=hash_token(raw))
+        await queries.tokens_create(conn, name=name, scope=scope, token_hash=hash_token(raw))
     return name, raw
 
 
@@ -113,8 +113,8 @@ async def create_login_link(db: Database, hours: int = 24) -> str:
     """A single-use admin login token that expires; `mc serve` prints it as a URL."""
     raw = new_secret(LOGIN_LINK_PREFIX)
     async with db.write() as conn:
-        await queries.purge_stale_login_links(conn)
-        await queries.create_login_link(
+        await queries.tokens_purge_stale_login_links(conn)
+        await queries.tokens_create_login_link(
             conn, name=f"login-link-{secrets.token_hex(6)}", token_hash=hash_token(raw), lifetime=f"+{hours} hours"
         )
     return raw
@@ -123,21 +123,21 @@ async def create_login_link(db: Database, hours: int = 24) -> str:
 async def count_admin_tokens(db: Database) -> int:
     """How many usable admin API tokens exist."""
     async with db.read() as conn:
-        return int(await queries.count_active_admin_tokens(conn))
+        return int(await queries.tokens_count_active_admin(conn))
 
 
 async def list_tokens(db: Database) -> list[TokenInfo]:
     """Every API token, revoked ones included."""
     async with db.read() as conn:
-        return await to_structs(TokenInfo, queries.list_tokens(conn))
+        return await to_structs(TokenInfo, queries.tokens_list(conn))
 
 
 async def revoke_token(db: Database, name: str) -> bool:
     """Revoke a token by name and end its logins; False when no such active token."""
     async with db.write() as conn:
-        changed = await queries.revoke_token(conn, name=name)
+        changed = await queries.tokens_revoke(conn, name=name)
         if changed:
-            await queries.delete_logins_of_token(conn, name=name)
+            await queries.tokens_delete_logins_of(conn, name=name)
     _bearers.pop(db, None)  # at once in this process; other processes forget it within BEARER_CACHE_S
     return bool(changed)
 
@@ -151,7 +151,7 @@ async def principal_for_bearer(db: Database, raw: str) -> Principal | None:
     found = cache.get(token_hash)
     if found is None:
         async with db.read() as conn:
-            found = to_struct(Principal, await queries.token_by_hash(conn, token_hash=token_hash))
+            found = to_struct(Principal, await queries.tokens_by_hash(conn, token_hash=token_hash))
         if found is not None:
             cache.put(token_hash, found)
     return found
@@ -160,24 +160,24 @@ async def principal_for_bearer(db: Database, raw: str) -> Principal | None:
 async def principal_for_login(db: Database, session_id: str) -> Principal | None:
     """The principal behind a login cookie, if the login is current."""
     async with db.read() as conn:
-        return to_struct(Principal, await queries.login_by_hash(conn, id_hash=hash_token(session_id)))
+        return to_struct(Principal, await queries.tokens_login_by_hash(conn, id_hash=hash_token(session_id)))
 
 
 async def start_login(db: Database, raw_token: str, hours: int, link_only: bool = False) -> tuple[str, str] | None:
     """Exchange a token (with `link_only`, only a single-use login link) for a fresh login: return (session
     id, csrf token), or None if refused."""
     async with db.write() as conn:
-        found = to_struct(LoginTarget, await queries.token_for_login(conn, token_hash=hash_token(raw_token)))
+        found = to_struct(LoginTarget, await queries.tokens_for_login(conn, token_hash=hash_token(raw_token)))
         if found is None or (link_only and found.kind != "login_link"):
             return None
         if found.kind == "login_link":
-            await queries.spend_login_link(conn, token_id=found.id)
+            await queries.tokens_spend_login_link(conn, token_id=found.id)
         else:
-            await queries.touch_token(conn, token_id=found.id)
+            await queries.tokens_touch(conn, token_id=found.id)
         # A new id at every login, whatever cookie came in: no session fixation.
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        await queries.purge_expired_logins(conn)
-        await queries.create_login(
+        await queries.tokens_purge_expired_logins(conn)
+        await queries.tokens_create_login(
             conn, id_hash=hash_token(session_id), token_id=found.id, csrf_token=csrf, lifetime=f"+{hours} hours"
         )
     return session_id, csrf
@@ -186,4 +186,4 @@ async def start_login(db: Database, raw_token: str, hours: int, link_only: bool 
 async def end_login(db: Database, session_id: str) -> None:
     """Log out: delete the login server-side."""
     async with db.write() as conn:
-        await queries.delete_login(conn, id_hash=hash_token(session_id))
+        await queries.tokens_delete_login(conn, id_hash=hash_token(session_id))

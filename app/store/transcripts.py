@@ -41,9 +41,9 @@ async def list_messages(db: Database, ticket_id: int, limit: int | None) -> tupl
     async with db.read() as conn:
         rows = await to_structs(
             _MessageRow,
-            queries.transcript_newest_messages(conn, ticket_id=ticket_id, limit=-1 if limit is None else limit),
+            queries.transcripts_newest_messages(conn, ticket_id=ticket_id, limit=-1 if limit is None else limit),
         )
-        total = await queries.transcript_count_messages(conn, ticket_id=ticket_id)
+        total = await queries.transcripts_count_messages(conn, ticket_id=ticket_id)
     messages = [Message(**msgspec.structs.asdict(r), summary=first_line(r.content, 160)) for r in rows]
     return messages, Page(total=total, showing_all=len(messages) >= total)
 
@@ -54,5 +54,5 @@ async def list_events(db: Database, ticket_id: int, limit: int | None) -> tuple[
         rows = await to_structs(
             WorkerEvent, queries.events_newest(conn, ticket_id=ticket_id, limit=-1 if limit is None else limit)
         )
-        total = await queries.transcript_count_events(conn, ticket_id=ticket_id)
+        total = await queries.transcripts_count_events(conn, ticket_id=ticket_id)
     return rows, Page(total=total, showing_all=len(rows) >= total)
