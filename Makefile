@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 bench-live: $(STAMP)
-	$(BIN)/python bench/live.py
+	$(BIN)/python -m bench.live
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

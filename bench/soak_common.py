@@ -32,7 +32,7 @@ import httpx
 
 from app.clock import stamp_ago
 from bench.client import percentile
-from bench.live import open_fds, proc_status
+from bench.live.procfs import open_fds, proc_status
 from bench.server import ROOT, Server, child_env, create_admin_token, locked_write, mc_command, run_mc
 
 BUSY_TIMEOUT_S = 5.0  # app/db.py's BUSY_TIMEOUT_S (not imported: `app` would load another SQLite)

@@ -22,7 +22,7 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench.live import SSEClient, close_all, open_many, run_async, stream_request
+from bench.live.streams import SSEClient, close_all, open_many, run_async, stream_request
 from bench.server import HOST
 from bench.soak_common import (
     BUSY_TIMEOUT_S,

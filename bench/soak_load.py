@@ -19,7 +19,7 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench.live import Knocks, SSEClient, close_all, knock, open_client, open_many, run_async, stream_request
+from bench.live.streams import Knocks, SSEClient, close_all, knock, open_client, open_many, run_async, stream_request
 from bench.soak_common import (
     Checks,
     Context,
