@@ -90,7 +90,7 @@ def _summarise_block(block: dict[str, Any], voice: str) -> tuple[str, str]:
     if kind == "thinking":
         return "thinking: " + one_line(str(block.get("thinking", "")), 120), "thinking"
     if kind == "tool_use":
-        return f"{block.get('name') or 'tool'}: {_summarise_input(block.get('input'))}".rstrip(": "), "tool"
+        return f"{block.get('name') or 'tool'}: {summarise_input(block.get('input'))}".rstrip(": "), "tool"
     if kind == "tool_result":
         text = _result_text(block.get("content"))
         line = first_line(text) or "(no output)"
@@ -98,7 +98,7 @@ def _summarise_block(block: dict[str, Any], voice: str) -> tuple[str, str]:
     return one_line(str(kind or "")), "system"
 
 
-def _summarise_input(tool_input: Any) -> str:
+def summarise_input(tool_input: Any) -> str:
     """What a tool call was asked to do, in one line: its most telling field, else its input as JSON."""
     if not isinstance(tool_input, dict):
         return one_line(str(tool_input or ""), 120)

@@ -18,7 +18,9 @@ import msgspec
 
 from app.background import stop_task
 from app.db import Database
-from app.sse import UNORDERED, event_frames, sse_frame
+from app.event_summary import summarise, tail_line
+from app.run_frames import RunFrames
+from app.sse import UNORDERED, sse_frame, tail_frame
 from app.store import live as store
 from app.store.events import WorkerEvent
 
@@ -120,8 +122,13 @@ class RefusalPacer:
 class Broker:
     """Who listens to what, and delivery of frames to them."""
 
-    def __init__(self, total_cap: int, tail_cap: int) -> None:
+    def __init__(self, total_cap: int, tail_cap: int, runs: RunFrames | None = None) -> None:
         self._topics: dict[str, set[Subscriber]] = {}
+        self.runs = runs  # frames each event for its ticket's page (None: only tails are served)
+        # Committed events wait here for the publisher task, which frames them in order: framing may read
+        # the database (a run's start), and the writer must not wait for that.
+        self._pending: asyncio.Queue[list[WorkerEvent]] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
         # Global and ticket streams share one bucket; tails have their own, so a noisy tail page cannot
         # starve the broadcast streams (nor page renders, which need no slot at all). A stream route names
         # its bucket (app/caps.py).
@@ -170,19 +177,50 @@ class Broker:
                 self.unsubscribe(subscriber)
 
     def publish_events(self, events: list[WorkerEvent]) -> None:
-        """Deliver committed worker events to their ticket's streams and tails (rendered once each)."""
+        """Hand committed worker events to the publisher task, which delivers them to their ticket's streams
+        and tails in order (each framed once)."""
         self._published.update(event.rowid for event in events)
-        heard: dict[int, tuple[str, str] | None] = {}  # per ticket: its topics, or None when nobody listens
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.get_running_loop().create_task(self._publish_loop(), name="mc-live-publisher")
+        self._pending.put_nowait(events)
+
+    async def drain(self) -> None:
+        """Wait until every event handed over so far is delivered."""
+        await self._pending.join()
+
+    async def stop(self) -> None:
+        """Stop the publisher task."""
+        await stop_task(self._publisher)
+        self._publisher = None
+
+    async def _publish_loop(self) -> None:
+        while True:
+            events = await self._pending.get()
+            try:
+                await self._deliver(events)
+            except Exception:  # one bad batch must not stop every live page
+                log.exception("publishing %d events failed", len(events))
+            finally:
+                self._pending.task_done()
+
+    async def _deliver(self, events: list[WorkerEvent]) -> None:
+        heard: dict[int, tuple[bool, bool]] = {}  # per ticket: whether its stream, its tail have listeners
         for event in events:
             if event.ticket_id not in heard:
-                stream, tail = Topic.ticket(event.ticket_id), Topic.tail(event.ticket_id)
-                heard[event.ticket_id] = (stream, tail) if self.listening(stream) or self.listening(tail) else None
-            topics = heard[event.ticket_id]
-            if topics is None:
-                continue
-            row_frame, line_frame = event_frames(event)
-            self.publish(topics[0], event.seq, row_frame)
-            self.publish(topics[1], event.seq, line_frame)
+                heard[event.ticket_id] = (
+                    self.runs is not None and self.listening(Topic.ticket(event.ticket_id)),
+                    self.listening(Topic.tail(event.ticket_id)),
+                )
+            stream, tail = heard[event.ticket_id]
+            if tail:
+                self.publish(Topic.tail(event.ticket_id), event.seq, tail_frame(tail_line(summarise(event)), event.seq))
+            if stream and self.runs is not None:
+                try:
+                    frame = await self.runs.frame(event)
+                except Exception:  # a stream that misses it replays it from the database, framed afresh
+                    log.exception("framing event %d of ticket %d failed", event.seq, event.ticket_id)
+                    continue
+                self.publish(Topic.ticket(event.ticket_id), event.seq, frame)
 
     def publish_broadcast(
         self, rowid: int, kind: str, ticket_id: int | None, identifier: str | None, body: str

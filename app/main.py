@@ -31,7 +31,8 @@ from app.openapi import ApiDocument
 from app.params import StaticFileSystem
 from app.reaper import Reaper
 from app.relay import RedisRelay
-from app.routes import api, board, create, events, health, links, login, pages, palette, queue, stream, tickets
+from app.routes import api, board, create, events, health, links, login, pages, palette, queue, runs, stream, tickets
+from app.run_frames import RunFrames
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.sqlite import driver
@@ -49,6 +50,7 @@ ROUTES = [
     *create.ROUTES,
     *palette.ROUTES,
     *tickets.ROUTES,
+    *runs.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
     *queue.ROUTES,
@@ -135,7 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         board=BoardCaches(),
         live=Recent(1.0, lambda: live_ticket_ids(database)),
         wip_limits=parse_wip_limits(settings.wip_limits),
-        broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients)),
+        broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients, RunFrames(database))),
         writer=EventWriter(database, broker.publish_events),
         poller=(
             poller := Poller(
@@ -174,6 +176,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await housekeeper.stop()
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting
+        await mc.broker.stop()
         await database.close()
 
     return Litestar(

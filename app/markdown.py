@@ -188,8 +188,9 @@ class Renderer:
             return Markup("")
         return self.cache.get(text) or plain(text)
 
-    async def prepare(self, texts: Iterable[str]) -> None:
-        """Render the texts that are not cached yet, off the event loop; wait for them up to the budget."""
+    async def prepare(self, texts: Iterable[str], budget_s: float | None = None) -> None:
+        """Render the texts that are not cached yet, off the event loop; wait for them up to the budget (the
+        setting's, or `budget_s`)."""
         waiting: list[asyncio.Future[str]] = []
         for text in set(texts):
             if text and len(text) <= MAX_CHARS and self.cache.get(text) is None:
@@ -197,11 +198,12 @@ class Renderer:
                 if submitted is not None:
                     waiting.append(asyncio.wrap_future(submitted))
         if waiting:
-            done, late = await asyncio.wait(waiting, timeout=self.budget_s)
+            budget = self.budget_s if budget_s is None else budget_s
+            done, late = await asyncio.wait(waiting, timeout=budget)
             for waited in (*done, *late):  # failures are logged once, by _finished
                 waited.add_done_callback(lambda f: f.cancelled() or f.exception())
             if late:
-                log.info("%d markdown renders took longer than %.1f s: shown as plain text", len(late), self.budget_s)
+                log.info("%d markdown renders took longer than %.1f s: shown as plain text", len(late), budget)
 
     def _submit(self, text: str) -> concurrent.futures.Future[str] | None:
         with self._lock:
@@ -250,6 +252,7 @@ def render_markdown(text: str) -> Markup:
     return renderer.html(text)
 
 
-async def prepare(texts: Iterable[str]) -> None:
-    """Render `texts` off the event loop before a page that shows them (see module docstring)."""
-    await renderer.prepare(texts)
+async def prepare(texts: Iterable[str], budget_s: float | None = None) -> None:
+    """Render `texts` off the event loop before a page that shows them (see module docstring); wait at most
+    `budget_s` (default: MC_MARKDOWN_BUDGET_S) before showing the slow ones as plain text."""
+    await renderer.prepare(texts, budget_s)

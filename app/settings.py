@@ -89,6 +89,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # and how long a page waits for their renders before it shows a slow text as plain text for this view.
     markdown_workers: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
     markdown_budget_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
+    # A run with no event for this many seconds, and no result, reads "stalled" (its worker may be gone).
+    run_stall_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 600
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.

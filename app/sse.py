@@ -1,12 +1,8 @@
-"""Server-sent events: the framing, and the two frames a worker event goes out as (the activity row on its
-ticket's stream, the line on its log tail). Replay and live delivery both call these, so a reconnecting
-browser gets the very bytes a live one got."""
+"""Server-sent events: the framing, and a worker event as a line of its ticket's log tail. (On its ticket's
+stream an event goes out as a change to its run: app/run_frames.py.) Replay and live delivery both call
+these, so a reconnecting browser gets the very bytes a live one got."""
 
 from __future__ import annotations
-
-from app.event_summary import EventRow, summarise, tail_line
-from app.store.events import WorkerEvent
-from app.templates import render_html
 
 HEARTBEAT = b": keep-alive\n\n"
 UNORDERED = -1  # a frame that is not one of the ticket's numbered events (never skipped as already sent)
@@ -20,17 +16,6 @@ def sse_frame(event: str, data: str, event_id: int | None = None) -> bytes:
     return (head + f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
 
 
-def activity_frame(row: EventRow) -> bytes:
-    """The event as its activity row (`event: ticket_event`, the seq as its id)."""
-    return sse_frame("ticket_event", str(render_html("fragments/ticket/event.html", event=row)), row.seq)
-
-
-def tail_frame(row: EventRow) -> bytes:
-    """The event as a line of the log tail (`event: line`)."""
-    return sse_frame("line", tail_line(row), row.seq)
-
-
-def event_frames(event: WorkerEvent) -> tuple[bytes, bytes]:
-    """Both frames, summarised once: what the broker puts on a ticket's stream and its tail."""
-    row = summarise(event)
-    return activity_frame(row), tail_frame(row)
+def tail_frame(line: str, seq: int) -> bytes:
+    """An event as a line of the log tail (`event: line`, the seq as its id)."""
+    return sse_frame("line", line, seq)

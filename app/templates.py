@@ -17,6 +17,7 @@ from markupsafe import Markup
 from app import ROOT
 from app.markdown import render_markdown
 from app.rules import PRIORITY_LABELS, STATUS_LABELS
+from app.text import first_line
 
 env = Environment(
     loader=PrefixLoader(
@@ -68,3 +69,33 @@ def when(stamp: str | None, shape: str = "minute") -> Markup:
 
 
 env.filters["when"] = when
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as a person reads a span: "0.4 s", "48 s", "3 min 12 s", "2 h 5 min"."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def count(n: int) -> str:
+    """A large count in a few characters: 940, 12.3k, 1.2M."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+env.filters["duration"] = duration
+env.filters["count"] = count
+env.filters["first_line"] = first_line

@@ -15,9 +15,9 @@ from litestar.response import Redirect
 from app import rules
 from app.columns import known_choices
 from app.db import Database
-from app.event_summary import EventRow
 from app.frame import frame_for
 from app.htmx import spoken_note, wants_fragment
+from app.run_view import Run
 from app.state import app_state
 from app.store import links, queue, tickets, transcripts
 from app.templates import render_html
@@ -55,22 +55,16 @@ class ContextSection(msgspec.Struct, frozen=True):
     can_write: bool
 
 
-class MessagesSection(msgspec.Struct, frozen=True):
-    """Context of the worker messages: the newest ones, oldest first, and a way to see all."""
+class RunsSection(msgspec.Struct, frozen=True):
+    """Context of the agent's runs: the newest events folded into runs, a way to see all, and the stream that
+    brings what comes next (it starts after the last event shown here, so none is missed)."""
 
-    messages: list[transcripts.Message]
-    page: transcripts.Page
-    all_url: str
-
-
-class ActivitySection(msgspec.Struct, frozen=True):
-    """Context of the activity log: the newest events replayed in seq order, a way to see all, and the
-    stream that appends what comes next (it starts after the last event replayed here, so none is missed)."""
-
-    events: list[EventRow]
+    identifier: str
+    runs: list[Run]
     page: transcripts.Page
     all_url: str
     stream_url: str = ""
+    stall_s: int = 600  # a running run with no event for this long reads "stalled"
 
 
 class QueueSection(msgspec.Struct, frozen=True):

@@ -16,10 +16,6 @@ INSERT INTO ticket_tags (ticket_id, tag) VALUES (:ticket_id, :tag);
 INSERT INTO ticket_comments (ticket_id, author, body, created_at)
 VALUES (:ticket_id, :author, :body, :created_at);
 
--- name: demo_insert_messages(ticket_id, kind, tool_name, content, created_at)*!
-INSERT INTO ticket_messages (ticket_id, kind, tool_name, content, created_at)
-VALUES (:ticket_id, :kind, :tool_name, :content, :created_at);
-
 -- name: demo_insert_events(ticket_id, seq, event_type, payload_json, uuid, ts)*!
 INSERT INTO ticket_events (ticket_id, seq, event_type, payload_json, uuid, ts)
 VALUES (:ticket_id, :seq, :event_type, :payload_json, :uuid, :ts);

@@ -14,3 +14,12 @@ SELECT rowid, ticket_id, seq, event_type, payload_json, ts
   FROM (SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts FROM ticket_events
          WHERE ticket_id = :ticket_id ORDER BY seq DESC LIMIT :limit)
  ORDER BY seq;
+
+-- name: events_run_start(ticket_id, seq)$
+-- Where the run holding event :seq began: its init, or the event after the last result before it (1: none).
+SELECT coalesce(max(CASE WHEN event_type = 'result' THEN seq + 1 ELSE seq END), 1) FROM ticket_events
+ WHERE ticket_id = :ticket_id AND seq <= :seq AND event_type IN ('system', 'result')
+   AND ((event_type = 'result' AND seq < :seq) OR json_extract(payload_json, '$.subtype') = 'init');
+
+-- name: events_identifier(ticket_id)$
+SELECT identifier FROM tickets WHERE id = :ticket_id;

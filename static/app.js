@@ -495,3 +495,97 @@ function releaseRefresh() {
   const refresher = document.getElementById("board-refresh");
   if (refresher) setTimeout(() => htmx.trigger(refresher, "sse:ticket"), 50);
 }
+
+/* ---------- times read relative ("5 min ago"), the exact time in the reader's zone on hover ---------- */
+
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const EXACT = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const DAY_AND_MONTH = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+
+function relative(date, now) {
+  const seconds = Math.round((date - now) / 1000);
+  const past = Math.abs(seconds);
+  if (past < 45) return seconds <= 0 ? "just now" : "in a moment";
+  if (past < 3600) return RELATIVE.format(Math.round(seconds / 60), "minute");
+  if (past < 86400) return RELATIVE.format(Math.round(seconds / 3600), "hour");
+  if (past < 86400 * 30) return RELATIVE.format(Math.round(seconds / 86400), "day");
+  return DAY_AND_MONTH.format(date);
+}
+
+function relativeTimes(root) {
+  const now = Date.now();
+  root.querySelectorAll("time[datetime]").forEach((el) => {
+    const date = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) return;
+    el.textContent = relative(date, now);
+    el.title = EXACT.format(date);
+  });
+}
+
+htmx.onLoad((root) => relativeTimes(root instanceof Element ? root : document.body));
+setInterval(() => { relativeTimes(document.body); markStalled(); }, 30000);
+
+/* ---------- the run view: follow the newest item, stalled runs, results whose call is not shown ---------- */
+
+let following = true;
+let lastScrollY = window.scrollY;
+
+function followButton() { return document.getElementById("follow-runs"); }
+
+function setFollowing(on) {
+  following = on;
+  const button = followButton();
+  if (button) button.setAttribute("aria-pressed", String(on));
+}
+
+function showNewest() {
+  const items = document.querySelectorAll("#runs .run-item");
+  const last = items[items.length - 1];
+  if (last) last.scrollIntoView({ block: "end", behavior: "instant" });
+}
+
+// Scrolling up (by wheel, touch, keys or the scroll bar) means the reader is reading: stop following.
+window.addEventListener("scroll", () => {
+  if (window.scrollY < lastScrollY - 4 && followButton()) setFollowing(false);
+  lastScrollY = window.scrollY;
+}, { passive: true });
+
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("#follow-runs") : null;
+  if (!button) return;
+  setFollowing(button.getAttribute("aria-pressed") !== "true");
+  if (following) showNewest();
+});
+
+document.addEventListener("htmx:sseMessage", () => {
+  if (following && followButton()) { showNewest(); lastScrollY = window.scrollY; }
+});
+
+// A result whose call is not on the page (it came before the events shown): add it to the newest run.
+document.addEventListener("htmx:oobErrorNoTarget", (event) => {
+  const element = event.detail && event.detail.content;
+  const runs = document.querySelectorAll("#runs .run-items");
+  if (!(element instanceof Element) || !element.matches("li.run-item") || !runs.length) return;
+  runs[runs.length - 1].append(element);
+  htmx.process(element);
+});
+
+// A running run with no event for longer than the server's stall limit reads "Stalled" until one comes.
+function markStalled() {
+  const holder = document.getElementById("runs");
+  const limit = holder ? Number(holder.dataset.stallS || 0) * 1000 : 0;
+  if (!limit) return;
+  holder.querySelectorAll(".run-header[data-state='running']").forEach((header) => {
+    const last = new Date(header.dataset.last).getTime();
+    if (Date.now() - last <= limit) return;
+    header.dataset.state = "stalled";
+    header.classList.replace("state-running", "state-stalled");
+    const label = header.querySelector(".run-state");
+    if (label) { label.textContent = "Stalled"; label.classList.replace("state-running", "state-stalled"); }
+  });
+}
+
+htmx.onLoad(() => {
+  const button = followButton();
+  if (button) { button.hidden = false; button.setAttribute("aria-pressed", String(following)); }
+});

@@ -15,7 +15,10 @@ from jinja2 import StrictUndefined, Undefined, UndefinedError
 
 from app import ROOT, templates
 from app.demo import fill_demo
+from app.run_view import RunFolder
+from app.store import events as event_store
 from tests.conftest import Harness
+from tests.test_run_view import corpus_payloads
 
 # Templates the walk below cannot reach, each with the reason (none today).
 NOT_WALKED: dict[str, str] = {}
@@ -58,19 +61,21 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
     csrf = harness.login()
     busy = "MC-1"
     worker = {"Authorization": f"Bearer {harness.token('worker')}"}
-    run = [
-        {"type": "system", "subtype": "init", "model": "claude"},
-        {
-            "type": "assistant",
-            "message": {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}]},
-        },
-        {"type": "result", "subtype": "success", "num_turns": 2, "result": "Done."},
-    ]
+    run = [*corpus_payloads(),  # every block kind Claude Code writes, a line that was not JSON, an unknown type
+           {"type": "assistant", "message": {"content": [
+               {"type": "tool_use", "id": "w1", "name": "WebFetch", "input": {"url": "https://example.org"}},
+               {"type": "tool_use", "id": "o1", "name": "mcp__notes__find", "input": {"q": "x"}}]}},
+           {"type": "user", "message": {"content": "Please also run the linter."}},
+           {"type": "system", "subtype": "init", "model": "claude"}]  # fmt: skip
     assert client.post(f"/api/v1/tickets/{busy}/events", json={"events": run}, headers=worker).status_code == 201
+    folder = RunFolder()
+    for event in harness.call(event_store.events_after, harness.db, 1, 0, 1000):
+        change = folder.add(event)  # a live frame for every event: new runs, appended items, completed calls
+        templates.render_html("fragments/run/change.html", change=change, identifier=busy)
     pages = [
-        "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?messages=all&events=all",
-        "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test", "/palette?q=MC", "/keys",
-        "/tickets/new", "/nowhere", "/board/columns/done?after_key=0&after_id=0",
+        "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?events=all",
+        f"/ticket/{busy}/events/3", "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test",
+        "/palette?q=MC", "/keys", "/tickets/new", "/nowhere", "/board/columns/done?after_key=0&after_id=0",
     ]  # fmt: skip
     for path in pages:
         for htmx in ({}, {"HX-Request": "true"}):
@@ -96,13 +101,13 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
 
 
 def test_a_missing_name_fails_the_render(strict: set[str]) -> None:
-    with pytest.raises(UndefinedError, match="has no attribute 'seq'"):
-        templates.render_html("fragments/ticket/event.html", event=object())
-    with pytest.raises(UndefinedError, match="'event' is undefined"):
-        templates.render_html("fragments/ticket/event.html")
+    with pytest.raises(UndefinedError, match="has no attribute 'anchor'"):
+        templates.render_html("fragments/run/note.html", item=object())
+    with pytest.raises(UndefinedError, match="'item' is undefined"):
+        templates.render_html("fragments/run/note.html")
 
 
 def test_the_walk_knows_every_template() -> None:
     names = all_templates()
-    assert "fragments/ticket/event.html" in names and "templates/base.html" in names
+    assert "fragments/run/tool.html" in names and "templates/base.html" in names
     assert all(Path(ROOT / name).exists() for name in NOT_WALKED)

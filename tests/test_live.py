@@ -9,6 +9,7 @@ from app.db import Database
 from app.ingest import EventWriter, IncomingEvent
 from app.live import QUEUE_SIZE, Broker, Poller, RefusalPacer, Topic
 from app.main import create_app
+from app.run_frames import RunFrames
 from app.settings import Settings
 from app.sqlite import driver as sqlite3
 from app.sse import sse_frame
@@ -77,7 +78,7 @@ def test_only_stream_routes_take_a_slot_and_tails_only_when_following() -> None:
 
 
 async def test_the_poller_publishes_other_processes_events_once_and_its_own_never_again(db: Database) -> None:
-    broker = Broker(10, 10)
+    broker = Broker(10, 10, RunFrames(db))
     writer, poller = EventWriter(db, broker.publish_events), Poller(db, broker)
     ticket = await tickets.get_ticket(db, await tickets.create_ticket(db, "MC", "Watched"))
     assert ticket is not None
@@ -95,8 +96,10 @@ async def test_the_poller_publishes_other_processes_events_once_and_its_own_neve
                           "VALUES (4, ?, 4, 'theirs', '{}')", (ticket.id,))  # fmt: skip
         await poller.catch_up(conn)
         await poller.catch_up(conn)
+        await broker.drain()
         got = [listener.queue.get_nowait()[0] for _ in range(listener.queue.qsize())]
         assert got == [1, 2, 3, 4], "each event once: its own from the writer, the other's from the poller"
     finally:
         await writer.stop()
+        await broker.stop()
         await conn.close()

@@ -83,11 +83,11 @@ def test_a_stream_replays_then_goes_live_and_text_arrives_whole(live: Live) -> N
     stream = live.stream("/api/v1/tickets/MC-1/stream?after=1")
     assert stream.status == 200 and stream.headers["content-type"].startswith("text/event-stream")
     [replayed] = stream.events(1, kind="ticket_event")
-    assert replayed.id == "2" and 'id="event-2"' in replayed.data
+    assert replayed.id == "2" and 'id="ev-2"' in replayed.data
     tricky = "first line\n\ndata: not a field\r\nsecond\rthird"
     live.post({"type": "assistant", "message": {"content": [{"type": "text", "text": tricky}]}})
     [frame] = stream.events(1, kind="ticket_event")
-    assert frame.id == "3" and 'id="event-3"' in frame.data and "</li>" in frame.data
+    assert frame.id == "3" and 'id="ev-3"' in frame.data and "</li>" in frame.data
     stream.close()
 
 

@@ -35,7 +35,6 @@ class DemoSummary(msgspec.Struct, frozen=True):
     tickets: int
     ticket_tags: int
     ticket_comments: int
-    ticket_messages: int
     ticket_events: int
     ticket_relationships: int
     ticket_context: int
@@ -52,7 +51,6 @@ INSERTS = {
     "tickets": "demo_insert_tickets",
     "ticket_tags": "demo_insert_tags",
     "ticket_comments": "demo_insert_comments",
-    "ticket_messages": "demo_insert_messages",
     "ticket_events": "demo_insert_events",
     "ticket_relationships": "demo_insert_relationships",
     "ticket_context": "demo_insert_context",
@@ -72,7 +70,6 @@ class _Demo(TicketRows, TranscriptRows, OpsRows):
         """Every table's rows, keyed like INSERTS and in the same (foreign-key) order."""
         tables = {"tickets": self.make_tickets(), "ticket_tags": self.make_tags()}
         tables["ticket_comments"] = self.make_comments()
-        tables["ticket_messages"] = self.make_messages()
         tables["ticket_events"] = self.make_events()
         tables["ticket_relationships"] = self.make_relationships()
         tables["ticket_context"] = self.make_context()

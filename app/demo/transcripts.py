@@ -1,7 +1,7 @@
-"""Transcript rows for the demo: worker messages and stream-json events on tickets, and agent sessions.
+"""Transcript rows for the demo: stream-json events on tickets, and agent sessions.
 
-Messages are the short lines a ticket page shows; events are the Claude Code stream-json a worker run
-writes; sessions are Luci's and Lucienne's conversations with their turns indexed for search.
+Events are the Claude Code stream-json a worker run writes (the ticket page shows them as runs); sessions are
+Luci's and Lucienne's conversations with their turns indexed for search.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from app.demo.text import (
     MODEL,
     PROMPTS,
     SESSION_TOPICS,
-    TESTS,
     THOUGHTS,
     TOOL_NAMES,
     USER_TURNS,
@@ -29,52 +28,6 @@ from app.demo.text import (
 
 class TranscriptRows(DemoCore):
     """What the agents said and did: ticket messages, stream-json events, sessions."""
-
-    # --- ticket messages --------------------------------------------------------------------------------
-
-    def tool_line(self, t: Ticket) -> tuple[str, str]:
-        """A one-line tool call as a ticket message shows it."""
-        tool = self.rng.choice(TOOL_NAMES)
-        test = self.rng.choice(TESTS)
-        lines = {
-            "Bash": self.rng.choice((f"pytest -q tests/test_{test}.py", "ruff check app", "git diff --stat")),
-            "Read": t.part.path,
-            "Edit": f"{t.part.path}: reset the retry counter after success",
-            "Grep": f'"{t.part.slug.replace("-", "_")}" in {t.part.path.rsplit("/", 1)[0]}/',
-        }
-        return tool, lines[tool]
-
-    def message_round(self, t: Ticket, facts: dict[str, Any]) -> list[tuple[str, str | None, str]]:
-        """One prompt-think-act-answer round as (kind, tool_name, content)."""
-        rng = self.rng
-        round_: list[tuple[str, str | None, str]] = [
-            ("user", None, rng.choice(PROMPTS)),
-            ("thinking", None, rng.choice(THOUGHTS)),
-        ]
-        round_ += [("tool_use", *self.tool_line(t)) for _ in range(rng.randint(1, 3))]
-        round_.append(("assistant", None, ANSWERS[t.status]))
-        return [(kind, tool, text if tool else text.format(**facts)) for kind, tool, text in round_]
-
-    def make_messages(self) -> list[Row]:
-        """Worker transcripts for in-progress, review and done tickets."""
-        rows: list[Row] = []
-        for t in self.tickets:
-            if t.status not in LIVE:
-                continue
-            facts = self.facts(t)
-            lines = [m for _ in range(self.rng.randint(1, 2)) for m in self.message_round(t, facts)]
-            times = self.spread(t.created + timedelta(seconds=1), t.updated, len(lines))
-            for (kind, tool, text), at in zip(lines, times, strict=True):
-                rows.append(
-                    {
-                        "ticket_id": t.id,
-                        "kind": kind,
-                        "tool_name": tool,
-                        "content": text,
-                        "created_at": stamp(at),
-                    }
-                )
-        return sorted(rows, key=lambda r: r["created_at"])
 
     # --- stream-json events -----------------------------------------------------------------------------
 
@@ -113,33 +66,37 @@ class TranscriptRows(DemoCore):
         use = {"type": "tool_use", "id": tool_id, "name": name, "input": tool_input}
         back = {"type": "tool_result", "tool_use_id": tool_id, "content": result}
         return [
-            (
-                "assistant",
-                {"type": "assistant", "message": {"role": "assistant", "model": MODEL, "content": [say]}},
-            ),
-            (
-                "tool_use",
-                {"type": "assistant", "message": {"role": "assistant", "model": MODEL, "content": [use]}},
-            ),
-            ("tool_result", {"type": "user", "message": {"role": "user", "content": [back]}}),
+            ("assistant", self.said(say)),
+            ("assistant", self.said(use)),
+            ("user", {"type": "user", "message": {"role": "user", "content": [back]}}),
         ]
 
     def event_payloads(self, t: Ticket) -> list[tuple[str, dict[str, Any]]]:
         """A worker run on a ticket as Claude Code stream-json: init, prompt, exchanges, result."""
         n = self.rng.randint(5, 40)
         finished = t.status != "in_progress"
-        prompt = {"type": "text", "text": f"Work on {t.identifier}: {t.title}"}
+        prompt = {"type": "text", "text": self.rng.choice(PROMPTS).format(ident=t.identifier, title=t.title)}
+        thought = self.rng.choice(THOUGHTS).format(label=t.part.label, path=t.part.path)
         init = {"type": "system", "subtype": "init", "model": MODEL, "cwd": CWD, "tools": list(TOOL_NAMES)}
         events: list[tuple[str, dict[str, Any]]] = [
             ("system", init),
             ("user", {"type": "user", "message": {"role": "user", "content": [prompt]}}),
+            ("assistant", self.said({"type": "thinking", "thinking": thought})),
         ]
-        while len(events) < n - finished:
+        while len(events) < n - 2 * finished:
             events += self.exchange(t)
-        events = events[: n - finished]
+        events = events[: n - 2 * finished]
         if finished:
+            answer = ANSWERS[t.status].format(**self.facts(t))
+            events.append(("assistant", self.said({"type": "text", "text": answer})))
             events.append(("result", self.result_payload(t, n)))
         return events
+
+    def said(self, block: dict[str, Any]) -> dict[str, Any]:
+        """An assistant message holding one block, with its token usage."""
+        usage = {"input_tokens": self.rng.randint(2, 40), "output_tokens": self.rng.randint(20, 600)}
+        message = {"role": "assistant", "model": MODEL, "content": [block], "usage": usage}
+        return {"type": "assistant", "message": message}
 
     def result_payload(self, t: Ticket, turns: int) -> dict[str, Any]:
         """The closing stream-json event of a finished run."""

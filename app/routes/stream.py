@@ -22,7 +22,8 @@ from app.event_summary import summarise, tail_line
 from app.live import Subscriber, Topic
 from app.lookup import ticket_id_of
 from app.params import Seq, parse_seq
-from app.sse import HEARTBEAT, UNORDERED, activity_frame, tail_frame
+from app.run_frames import folder_at, run_frame
+from app.sse import HEARTBEAT, UNORDERED, tail_frame
 from app.state import AppState, app_state
 from app.store import events as event_store
 
@@ -159,14 +160,20 @@ def open_stream(mc: AppState, bucket_name: str, topics: list[str], replay: Any, 
 
 
 def replay_events(ticket: int, tail: bool) -> Any:
-    """Send the ticket's stored events after `after` (subscribed first, so nothing falls in between)."""
+    """Send the ticket's stored events after `after` (subscribed first, so nothing falls in between): as
+    tail lines, or as the changes each made to its run, folded from the run's start as the live path does."""
 
     async def replay(stream: Stream, after: int) -> int:
+        db = stream.mc.db
+        folder = None if tail else await folder_at(db, ticket, after)
+        identifier = "" if tail else await event_store.identifier_of(db, ticket) or ""
         while True:
-            rows = await event_store.events_after(stream.mc.db, ticket, after, REPLAY_PAGE)
+            rows = await event_store.events_after(db, ticket, after, REPLAY_PAGE)
             for event in rows:
-                row = summarise(event)
-                await stream.write(tail_frame(row) if tail else activity_frame(row))
+                if folder is None:
+                    await stream.write(tail_frame(tail_line(summarise(event)), event.seq))
+                else:
+                    await stream.write(await run_frame(folder.add(event), identifier))
                 after = event.seq
             if len(rows) < REPLAY_PAGE:
                 return after

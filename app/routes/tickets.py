@@ -11,22 +11,23 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from app import markdown
+from app.clock import stamp
 from app.composer import CommentForm, composer_text
 from app.edits import Edit, EditForm, parse_edit
-from app.event_summary import summarise
 from app.htmx import refuse, render, wants_fragment
 from app.lookup import find_ticket
 from app.rules import RuleBroken
+from app.run_view import fold, markdown_of
 from app.state import app_state
+from app.store import events as event_store
 from app.store import tickets, transcripts
 from app.templates import render_html
 from app.ticket_sections import (
-    ActivitySection,
     ContextSection,
     HeaderSection,
-    MessagesSection,
     QueueSection,
     RelationshipsSection,
+    RunsSection,
     can_write,
     context_section,
     header_section,
@@ -48,33 +49,32 @@ class TicketPage(msgspec.Struct, frozen=True):
     relationships: RelationshipsSection
     context: ContextSection
     comments: list[tickets.Comment]
-    messages: MessagesSection
-    activity: ActivitySection
+    activity: RunsSection
     queue: QueueSection
     can_write: bool
 
 
-def page_url(identifier: str, messages: bool, events: bool, anchor: str) -> str:
-    """The ticket page showing all messages and/or all events."""
-    query = "&".join(name + "=all" for name, on in (("messages", messages), ("events", events)) if on)
-    return f"/ticket/{identifier}?{query}#{anchor}"
+def page_url(identifier: str, anchor: str) -> str:
+    """The ticket page showing all of its events."""
+    return f"/ticket/{identifier}?events=all#{anchor}"
 
 
 @get("/ticket/{identifier:str}", cache=False)
 async def ticket_page(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
-    messages: FromQuery[str | None] = None,
     events: FromQuery[str | None] = None,
 ) -> Response[str]:
     """A ticket: header, description, links, conversation, worker messages and activity."""
     db = app_state(request).db
     ticket = await find_ticket(request, identifier)
-    all_messages, all_events = messages == "all", events == "all"
-    said, said_page = await transcripts.list_messages(db, ticket.id, None if all_messages else SHOWN)
-    done, done_page = await transcripts.list_events(db, ticket.id, None if all_events else SHOWN)
+    done, done_page = await transcripts.list_events(db, ticket.id, None if events == "all" else SHOWN)
     comments = await tickets.list_comments(db, ticket.id)
-    await markdown.prepare([ticket.description, *(c.body for c in comments), *(m.content for m in said)])
+    started_at = await event_store.run_start(db, ticket.id, done[0].seq) if done else None
+    runs = fold(done, stamp(), app_state(request).settings.run_stall_s, started_at)
+    await markdown.prepare(
+        [ticket.description, *(c.body for c in comments), *markdown_of([i for run in runs for i in run.items])]
+    )
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
         ticket=ticket,
@@ -82,12 +82,13 @@ async def ticket_page(
         relationships=await relationships_section(request, ticket),
         context=await context_section(request, ticket),
         comments=comments,
-        messages=MessagesSection(said, said_page, page_url(ticket.identifier, True, all_events, "messages")),
-        activity=ActivitySection(
-            [summarise(event) for event in done],
+        activity=RunsSection(
+            ticket.identifier,
+            runs,
             done_page,
-            page_url(ticket.identifier, all_messages, True, "activity"),
+            page_url(ticket.identifier, "activity"),
             f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",
+            app_state(request).settings.run_stall_s,
         ),
         queue=await queue_section(ticket, db),
         can_write=can_write(request),

@@ -39,3 +39,23 @@ async def last_events(db: Database, ticket: int, limit: int) -> list[WorkerEvent
     """A ticket's last `limit` events, oldest first."""
     async with db.read() as conn:
         return await to_structs(WorkerEvent, queries.events_newest(conn, ticket_id=ticket, limit=limit))
+
+
+async def run_start(db: Database, ticket: int, seq: int) -> int:
+    """The seq at which the run holding event `seq` began (see app/run_view.py for what a run is)."""
+    async with db.read() as conn:
+        return int(await queries.events_run_start(conn, ticket_id=ticket, seq=seq))
+
+
+async def events_between(db: Database, ticket: int, first: int, last: int) -> list[WorkerEvent]:
+    """A ticket's events from seq `first` to `last`, in order."""
+    if last < first:
+        return []
+    return await events_after(db, ticket, first - 1, last - first + 1)
+
+
+async def identifier_of(db: Database, ticket: int) -> str | None:
+    """The identifier of the ticket with row id `ticket`."""
+    async with db.read() as conn:
+        found = await queries.events_identifier(conn, ticket_id=ticket)
+    return str(found) if found is not None else None

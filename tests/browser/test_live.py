@@ -1,8 +1,9 @@
-"""The live panel in a real Chromium: events posted by a worker appear on the ticket page, in order, once,
+"""The run view live in a real Chromium: events posted by a worker appear on the ticket page, in order, once,
 whichever server process took the POST; the board follows changes made elsewhere."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,25 +39,49 @@ def open_page(browser: Browser, server: Server, token: str, path: str) -> Page:
     return page
 
 
-def test_posted_events_appear_in_the_activity_panel_in_order_once(
-    browser: Browser, running: tuple[Server, str]
-) -> None:
+def test_posted_events_appear_in_the_run_in_order_once(browser: Browser, running: tuple[Server, str]) -> None:
     server, token = running
     auth = {"Authorization": f"Bearer {token}"}
     httpx.post(f"{server.base_url}/api/v1/tickets/MC-1/events", json={"type": "system"}, headers=auth)
     page = open_page(browser, server, token, "/ticket/MC-1")
-    expect(page.locator("#activity-log #event-1")).to_be_visible()  # replayed with the page
+    expect(page.locator("#run-1-items #ev-1")).to_be_visible()  # replayed with the page
     expect(page.locator("#no-events")).to_be_hidden()
     for n in range(2, 22):  # a new connection per POST, so with two processes either may take it
         text = f"step {n}: <b>not bold</b>\n\ndata: still one event"
         event = {"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}}
         seq = httpx.post(f"{server.base_url}/api/v1/tickets/MC-1/events", json=event, headers=auth).json()["seq"]
-        row = page.locator(f"#activity-log #event-{seq}")
+        row = page.locator(f"#run-1-items #ev-{seq}")
         expect(row).to_be_visible(timeout=5_000)
         expect(row).to_contain_text(f"step {n}: <b>not bold</b>")  # shown as text, not markup
-    ids = page.locator("#activity-log li").evaluate_all("rows => rows.map(r => r.id)")
-    assert ids == [f"event-{n}" for n in range(1, 22)]
-    assert page.locator("#activity-log b").count() == 0
+    ids = page.locator("#run-1-items > li").evaluate_all("rows => rows.map(r => r.id)")
+    assert ids == [f"ev-{n}" for n in range(1, 22)]
+    assert page.locator("#runs b").count() == 0
+    page.context.close()
+
+
+def test_a_tool_result_fills_its_call_in_place(browser: Browser, running: tuple[Server, str]) -> None:
+    server, token = running
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"{server.base_url}/api/v1/tickets/MC-1/events"
+    init = {"type": "system", "subtype": "init", "model": "claude-test", "session_id": "s1"}
+    httpx.post(url, json=init, headers=auth).raise_for_status()
+    page = open_page(browser, server, token, "/ticket/MC-1")
+    expect(page.locator("#run-1-header .run-state")).to_have_text("Running")
+    call = {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "pytest -q"}}
+    httpx.post(url, json={"type": "assistant", "message": {"id": "m1", "content": [call]}}, headers=auth)
+    tool = page.locator("#run-1-items #tool-toolu_1")
+    expect(tool).to_have_class(re.compile(r"\btool-running\b"), timeout=5_000)
+    expect(tool.locator(".tool-state")).to_have_text("running…")
+    failed = {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": "Exit code 1\nNameError: x"}
+    httpx.post(url, json={"type": "user", "message": {"content": [failed]}}, headers=auth)
+    expect(tool).to_have_class(re.compile(r"\btool-error\b"), timeout=5_000)
+    expect(tool.locator("details")).to_have_attribute("open", "")  # a failure is shown open
+    expect(tool.locator(".tool-output")).to_contain_text("NameError: x")
+    assert page.locator("#runs .tool").count() == 1, "the result went into its call, not beside it"
+    result = {"type": "result", "subtype": "success", "num_turns": 2, "total_cost_usd": 0.05, "duration_ms": 4200}
+    httpx.post(url, json=result, headers=auth)
+    expect(page.locator("#run-1-header .run-state")).to_have_text("Finished", timeout=5_000)
+    expect(page.locator("#run-1-header")).to_contain_text("$0.05")
     page.context.close()
 
 
