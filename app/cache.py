@@ -61,6 +61,10 @@ class Recent(Generic[V]):
             self._at = now
         return self._value
 
+    def expire(self) -> None:
+        """Reload at the next `get` (the data is known to have changed)."""
+        self._at = float("-inf")
+
 
 @dataclass
 class BoardCaches:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import msgspec
 from markupsafe import Markup
 
+from app.live_marks import LiveMarks
 from app.rules import STATUS_LABELS, STATUSES
 from app.state import AppState
 from app.store import board
@@ -28,7 +29,7 @@ class ColumnView(msgspec.Struct, frozen=True):
     limit: int | None
     cards: list[Card]
     more_url: str | None
-    live: frozenset[int]
+    live: LiveMarks
 
     @property
     def over_limit(self) -> bool:
@@ -45,7 +46,7 @@ class MorePage(msgspec.Struct, frozen=True):
     cards: list[Card]
     moved: list[Card]
     more_url: str | None
-    live: frozenset[int]
+    live: LiveMarks
 
 
 class BoardColumns(msgspec.Struct, frozen=True):

@@ -36,6 +36,7 @@ log = logging.getLogger("mc.ingest")
 MAX_BATCH = 2000  # events in one statement; more waiting go in the next one
 MAX_ROUNDS = 4  # statements in one transaction, each taking what arrived during the last; then COMMIT
 REMEMBERED_TICKETS = 4096  # tickets whose last seq the writer keeps between batches; past that it starts over
+ANNOUNCE_S = 10.0  # a run going on is news to the board (its card's last action) at most this often
 
 
 class IncomingEvent(msgspec.Struct, frozen=True, gc=False):
@@ -58,6 +59,7 @@ class _Post:
     ticket_id: int
     events: list[IncomingEvent]
     key: str | None
+    worker: str | None = None
     arrived: float = field(default_factory=time.monotonic)  # a post waits for the database at most 5 s from here
     done: asyncio.Future[tuple[list[int], bool]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -76,6 +78,8 @@ class EventWriter:
         # for the next batch, checked by the statement that inserts it.
         self._last_seqs: dict[int, int] = {}
         self._last_rowid: int | None = None
+        # When each (worker, ticket) run was last told to the board, and whether it had ended.
+        self._announced: dict[tuple[str, int], tuple[float, bool]] = {}
 
     def start(self) -> None:
         """Start the writer task."""
@@ -88,9 +92,12 @@ class EventWriter:
         if not self._waiting.empty():
             await self._commit(self._drain())
 
-    async def submit(self, ticket_id: int, events: list[IncomingEvent], key: str | None) -> tuple[list[int], bool]:
-        """Store `events` for a ticket; return their seqs (the first ones' for a repeat) and whether any is new."""
-        post = _Post(ticket_id, events, key)
+    async def submit(
+        self, ticket_id: int, events: list[IncomingEvent], key: str | None, worker: str | None = None
+    ) -> tuple[list[int], bool]:
+        """Store `events` for a ticket as posted by `worker`; return their seqs (the first ones' for a repeat)
+        and whether any is new."""
+        post = _Post(ticket_id, events, key, worker)
         self._waiting.put_nowait(post)
         return await post.done
 
@@ -150,6 +157,8 @@ class EventWriter:
         if planned is None:
             planned = await self._insert_after_reading(conn, batch)
         await store.insert_keys(conn, planned.new_keys)
+        await store.note_activity(conn, list(planned.activity.values()), planned.ts)
+        await store.announce_runs(conn, self._news(planned))
         self._remember(planned)
         return planned
 
@@ -182,6 +191,19 @@ class EventWriter:
             await store.insert_events(conn, **planned.insert_params())
         return planned
 
+    def _news(self, planned: _Plan) -> list[tuple[str, int, bool]]:
+        """The runs worth telling the board about: started, ended, or not mentioned for ANNOUNCE_S."""
+        now, news = time.monotonic(), []
+        for worker, ticket_id, _seq, last_type in planned.activity.values():
+            ended = last_type == "result"
+            told = self._announced.get((worker, ticket_id))
+            if told is None or told[1] != ended or now - told[0] >= ANNOUNCE_S:
+                self._announced[(worker, ticket_id)] = (now, ended)
+                news.append((worker, ticket_id, ended))
+        if len(self._announced) > REMEMBERED_TICKETS:
+            self._announced.clear()
+        return news
+
     def _remember(self, planned: _Plan) -> None:
         if len(self._last_seqs) > REMEMBERED_TICKETS:
             self._last_seqs.clear()
@@ -194,9 +216,11 @@ class _Plan:
     """What one batch writes, answers and publishes."""
 
     answers: dict[int, tuple[list[int], bool]] = field(default_factory=dict)  # by the post's index
-    # As events_insert takes them: [id, ticket_id, seq, event_type, payload offset, payload length, uuid] per
-    # row, the payloads one after the other in one blob (so not escaped into JSON), one timestamp for all.
-    rows: list[tuple[int, int, int, str, int, int, str | None]] = field(default_factory=list)
+    # As events_insert takes them: [id, ticket_id, seq, event_type, payload offset, payload length, uuid,
+    # worker] per row, the payloads one after the other in one blob (so not escaped into JSON), one timestamp.
+    rows: list[tuple[int, int, int, str, int, int, str | None, str | None]] = field(default_factory=list)
+    # Per (worker, ticket): the worker's last event there, as ingest_activity takes it.
+    activity: dict[tuple[str, int], tuple[str, int, int, str]] = field(default_factory=dict)
     payloads: list[bytes] = field(default_factory=list)
     ts: str = ""
     new_keys: list[tuple[int, str, list[int]]] = field(default_factory=list)  # as events_insert_keys
@@ -240,10 +264,14 @@ def _plan(
                 if uuid:
                     known[(ticket_id, uuid)] = seq
                 payload = event.payload_json.encode()
-                rows.append((rowid, ticket_id, seq, event.event_type, offset, len(payload), uuid))
+                rows.append((rowid, ticket_id, seq, event.event_type, offset, len(payload), uuid, post.worker))
                 payloads.append(payload)
                 offset += len(payload)
-                committed.append(WorkerEvent(rowid, ticket_id, seq, event.event_type, event.payload_json, now))
+                committed.append(
+                    WorkerEvent(rowid, ticket_id, seq, event.event_type, event.payload_json, now, post.worker)
+                )
+                if post.worker:
+                    planned.activity[(post.worker, ticket_id)] = (post.worker, ticket_id, seq, event.event_type)
             seqs.append(seen)
         last[ticket_id] = seq
         planned.answers[index] = (seqs, fresh)

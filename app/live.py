@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,7 @@ class Broker:
         self.buckets = {"streams": Bucket("streams", total_cap), "tails": Bucket("tails", tail_cap)}
         self.refusals = RefusalPacer()
         self._published: set[int] = set()  # rowids of events this process published and the poller has not passed
+        self.on_news: list[Callable[[str], None]] = []  # told the kind of each broadcast (caches that depend on it)
 
     def any_full(self) -> bool:
         """Whether some bucket has no slot left (only then is any stream request refused)."""
@@ -226,6 +228,8 @@ class Broker:
         self, rowid: int, kind: str, ticket_id: int | None, identifier: str | None, body: str
     ) -> None:
         """Deliver board-wide news: to the global stream, and to the ticket's own stream when it has one."""
+        for hook in self.on_news:
+            hook(kind)
         data = msgspec.json.encode({"kind": kind, "ticket": identifier, **msgspec.json.decode(body)}).decode()
         self.publish(Topic.GLOBAL, rowid, sse_frame(kind, data, rowid))
         if ticket_id is not None:

@@ -27,6 +27,7 @@ from app.housekeeping import Housekeeper
 from app.htmx import render
 from app.ingest import EventWriter
 from app.live import Broker, Poller
+from app.live_marks import live_marks
 from app.openapi import ApiDocument
 from app.params import StaticFileSystem
 from app.reaper import Reaper
@@ -37,7 +38,6 @@ from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.sqlite import driver
 from app.state import AppState
-from app.store.board import live_ticket_ids
 
 log = logging.getLogger("mc.app")
 
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db=database,
         login_limiter=LoginRateLimiter(settings.login_attempts_per_minute),
         board=BoardCaches(),
-        live=Recent(1.0, lambda: live_ticket_ids(database)),
+        live=Recent(1.0, lambda: live_marks(database, settings.run_stall_s)),
         wip_limits=parse_wip_limits(settings.wip_limits),
         broker=(broker := Broker(settings.sse_max_total_clients, settings.sse_max_tail_clients, RunFrames(database))),
         writer=EventWriter(database, broker.publish_events),
@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         relay=RedisRelay(settings.redis_url, settings.db_path, poller.wake) if settings.redis_url else None,
     )
 
+    # A run started, moved on or ended, or a worker came or went: the board's live marks are read afresh.
+    broker.on_news.append(lambda kind: mc.live.expire() if kind in ("run", "worker") else None)
     relay = mc.relay
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
     housekeeper = Housekeeper(database)

@@ -206,6 +206,7 @@ class RunHeader(msgspec.Struct):
     last_seq: int
     started: str
     last_ts: str
+    worker: str = ""  # who posted its events (the worker token's name)
     model: str = ""
     session_id: str = ""
     cwd: str = ""
@@ -413,6 +414,8 @@ class RunFolder:
             run = self._start_run(event)
         assert run is not None
         run.header.last_seq, run.header.last_ts = event.seq, event.ts
+        if event.worker:
+            run.header.worker = event.worker
         change = Change(run, new_run, [], [])
         for item in self._items(event, payload, run.header, change):
             change.added.append(item)

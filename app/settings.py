@@ -89,6 +89,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # and how long a page waits for their renders before it shows a slow text as plain text for this view.
     markdown_workers: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
     markdown_budget_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0
+    # A worker not heard of (heartbeat or event) for this many seconds reads "stale", then "offline".
+    worker_stale_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 300
+    worker_offline_s: Annotated[int, msgspec.Meta(ge=10, le=604_800)] = 3_600
     # A run with no event for this many seconds, and no result, reads "stalled" (its worker may be gone).
     run_stall_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 600
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
@@ -176,6 +179,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError(f"MC_REDIS_URL must start with redis://, rediss:// or unix://, not {settings.redis_url!r}")
     if settings.max_connections <= settings.sse_max_total_clients + settings.sse_max_tail_clients:
         raise SettingsError("MC_MAX_CONNECTIONS must be above the two stream caps together, so pages still get in")
+    if settings.worker_offline_s <= settings.worker_stale_s:
+        raise SettingsError("MC_WORKER_OFFLINE_S must be longer than MC_WORKER_STALE_S")
     parse_trusted_proxies(settings.trusted_proxies)
     parse_wip_limits(settings.wip_limits)
     return settings

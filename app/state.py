@@ -12,6 +12,7 @@ from app.cache import BoardCaches, FragmentCache, Recent
 from app.db import Database
 from app.ingest import EventWriter
 from app.live import Broker, Poller
+from app.live_marks import LiveMarks
 from app.relay import RedisRelay
 from app.settings import Settings
 
@@ -24,8 +25,8 @@ class AppState:
     db: Database
     login_limiter: LoginRateLimiter
     board: BoardCaches
-    # Tickets a worker is busy on: read at most once a second (liveness is time-bound anyway).
-    live: Recent[frozenset[int]]
+    # The board's live marks: read at most once a second, and afresh after news of a run or a worker.
+    live: Recent[LiveMarks]
     wip_limits: dict[str, int]
     # The live path: events in through one group-committing writer, out through the broker.
     broker: Broker

@@ -41,11 +41,18 @@ SELECT t.status, count(*) AS n
  GROUP BY t.status;
 
 -- name: board_live_tickets(since)
--- Tickets a worker is busy on right now: its newest heartbeat says busy, on that ticket, since :since.
-SELECT DISTINCT h.ticket_id
+-- Tickets a worker is busy on right now, by heartbeat: its newest one says busy, on that ticket, since :since.
+SELECT h.ticket_id, h.worker, h.detail, h.ts AS at
   FROM heartbeats h
   JOIN (SELECT worker, max(id) AS id FROM heartbeats GROUP BY worker) last ON last.id = h.id
  WHERE h.status = 'busy' AND h.ticket_id IS NOT NULL AND h.ts >= :since;
+
+-- name: board_live_runs(since)
+-- Tickets whose run is going on: a worker posted there since :since, and not the run's end; with that event.
+SELECT a.ticket_id, a.worker, a.last_at AS at, e.seq, e.event_type, e.payload_json, e.id AS rowid, e.ts
+  FROM worker_activity a
+  JOIN ticket_events e ON e.ticket_id = a.ticket_id AND e.seq = a.last_seq
+ WHERE a.last_at >= :since AND a.last_type <> 'result';
 
 -- name: board_assignees()
 -- Everyone tickets are assigned to, for the filter and the assign prompt.

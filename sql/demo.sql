@@ -16,9 +16,13 @@ INSERT INTO ticket_tags (ticket_id, tag) VALUES (:ticket_id, :tag);
 INSERT INTO ticket_comments (ticket_id, author, body, created_at)
 VALUES (:ticket_id, :author, :body, :created_at);
 
--- name: demo_insert_events(ticket_id, seq, event_type, payload_json, uuid, ts)*!
-INSERT INTO ticket_events (ticket_id, seq, event_type, payload_json, uuid, ts)
-VALUES (:ticket_id, :seq, :event_type, :payload_json, :uuid, :ts);
+-- name: demo_insert_events(ticket_id, seq, event_type, payload_json, uuid, ts, worker)*!
+INSERT INTO ticket_events (ticket_id, seq, event_type, payload_json, uuid, ts, worker)
+VALUES (:ticket_id, :seq, :event_type, :payload_json, :uuid, :ts, :worker);
+
+-- name: demo_insert_worker_activity(worker, ticket_id, last_seq, last_type, last_at)*!
+INSERT INTO worker_activity (worker, ticket_id, last_seq, last_type, last_at)
+VALUES (:worker, :ticket_id, :last_seq, :last_type, :last_at);
 
 -- name: demo_insert_relationships(source_id, target_id, rel_type, created_at)*!
 INSERT INTO ticket_relationships (source_id, target_id, rel_type, created_at)

@@ -2,7 +2,7 @@
 
 -- name: events_after(ticket_id, after, limit)
 -- Replay: a ticket's events after a seq, in order.
-SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts FROM ticket_events
+SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts, worker FROM ticket_events
  WHERE ticket_id = :ticket_id AND seq > :after ORDER BY seq LIMIT :limit;
 
 -- name: events_ticket_id(identifier)$
@@ -10,8 +10,8 @@ SELECT id FROM tickets WHERE identifier = :identifier;
 
 -- name: events_newest(ticket_id, limit)
 -- A ticket's newest :limit events (-1: all), oldest first: the tail without follow, the ticket page.
-SELECT rowid, ticket_id, seq, event_type, payload_json, ts
-  FROM (SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts FROM ticket_events
+SELECT rowid, ticket_id, seq, event_type, payload_json, ts, worker
+  FROM (SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts, worker FROM ticket_events
          WHERE ticket_id = :ticket_id ORDER BY seq DESC LIMIT :limit)
  ORDER BY seq;
 

@@ -26,14 +26,14 @@ SELECT k.ticket_id, k.key, k.seqs
 
 -- name: ingest_events(rows, payloads, ts)!
 -- A whole batch in one statement: :rows is a JSON array of [id, ticket_id, seq, event_type, payload offset,
--- payload length, uuid], and :payloads the events' JSON one after the other, as a blob: substr() cuts a
+-- payload length, uuid, worker], and :payloads the events' JSON one after the other, as a blob: substr() cuts a
 -- blob by bytes, and the cast gives back the exact UTF-8 text that was posted (no escaping into JSON and
 -- back). One statement, because SQLite then inserts every row without coming back to Python (executemany
 -- takes the GIL back for each row, and waits for the event loop to give it up). The rowid is given, not
 -- inferred: the broker and the poller know each row by it.
-INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json, uuid, ts)
+INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json, uuid, ts, worker)
 SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3,
-       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts
+       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts, r.value ->> 7
   FROM json_each(:rows) r;
 
 -- name: ingest_events_if_unchanged(rows, payloads, ts, last_rowid, tickets, uuids, keys)!
@@ -58,12 +58,29 @@ WITH unchanged AS (
            SELECT 1 FROM json_each(:keys) k
              JOIN ingest_keys i ON i.ticket_id = k.value ->> 0 AND i.key = k.value ->> 1) AS yes
 )
-INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json, uuid, ts)
+INSERT INTO ticket_events (id, ticket_id, seq, event_type, payload_json, uuid, ts, worker)
 SELECT r.value ->> 0, r.value ->> 1, iif(unchanged.yes, r.value ->> 2, NULL), r.value ->> 3,
-       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts
+       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, :ts, r.value ->> 7
   FROM json_each(:rows) r, unchanged;
 
 -- name: ingest_keys(keys)!
 -- The Idempotency-Keys a batch answered, in one statement: :keys is a JSON array of [ticket_id, key, seqs].
 INSERT INTO ingest_keys (ticket_id, key, seqs)
 SELECT k.value ->> 0, k.value ->> 1, k.value -> 2 FROM json_each(:keys) k;
+
+-- name: ingest_activity(rows, ts)!
+-- What each worker did last on each ticket, once per batch: :rows is a JSON array of
+-- [worker, ticket_id, last seq, last event type].
+INSERT INTO worker_activity (worker, ticket_id, last_seq, last_type, last_at)
+SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, :ts FROM json_each(:rows) a
+ WHERE true
+ON CONFLICT (worker, ticket_id) DO UPDATE SET
+  last_seq = excluded.last_seq, last_type = excluded.last_type, last_at = excluded.last_at
+ WHERE excluded.last_seq > worker_activity.last_seq;
+
+-- name: ingest_announce(rows)!
+-- News for the board: a run started, ended, or moved on (at most every few seconds per worker and ticket;
+-- app/ingest.py decides). :rows is a JSON array of [worker, ticket_id, ended].
+INSERT INTO broadcasts (kind, ticket_id, body)
+SELECT 'run', a.value ->> 1, json_object('worker', a.value ->> 0, 'ended', json(iif(a.value ->> 2, 'true', 'false')))
+  FROM json_each(:rows) a;

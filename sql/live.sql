@@ -7,7 +7,7 @@
 SELECT id FROM ticket_events WHERE id > :after_id ORDER BY id LIMIT :limit;
 
 -- name: live_events_by_ids(ids)
-SELECT e.id AS rowid, e.ticket_id, e.seq, e.event_type, e.payload_json, e.ts
+SELECT e.id AS rowid, e.ticket_id, e.seq, e.event_type, e.payload_json, e.ts, e.worker
   FROM json_each(:ids) j JOIN ticket_events e ON e.id = j.value ORDER BY e.id;
 
 -- name: live_last_event_rowid()$

@@ -8,6 +8,15 @@ SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
   LEFT JOIN tickets t ON t.id = h.ticket_id
  ORDER BY h.worker;
 
+-- name: ops_last_events()
+-- Each worker's newest event (what the event writer keeps in worker_activity), with its ticket.
+SELECT a.worker, a.last_at, a.last_type, t.identifier AS ticket
+  FROM worker_activity a
+  JOIN (SELECT worker, max(last_at) AS last_at FROM worker_activity GROUP BY worker) newest
+    ON newest.worker = a.worker AND newest.last_at = a.last_at
+  LEFT JOIN tickets t ON t.id = a.ticket_id
+ ORDER BY a.worker;
+
 -- name: ops_recent_heartbeats(limit)
 SELECT h.worker, h.status, h.detail, h.ts, t.identifier AS ticket
   FROM heartbeats h LEFT JOIN tickets t ON t.id = h.ticket_id

@@ -39,7 +39,7 @@ def add_events(harness: Harness, ident: str, payloads: list[dict[str, Any]], fir
     ticket = harness.call(tickets.get_ticket, harness.db, ident)
     rows = [
         {"ticket_id": ticket.id, "seq": seq, "event_type": str(p.get("type")), "payload_json": json.dumps(p),
-         "uuid": None, "ts": f"2026-12-02T01:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z"}
+         "uuid": None, "ts": f"2026-12-02T01:{seq // 60 % 60:02d}:{seq % 60:02d}.000Z", "worker": "worker-9"}
         for seq, p in enumerate(payloads, first)
     ]  # fmt: skip
 
@@ -271,7 +271,7 @@ async def test_a_replay_from_any_event_frames_exactly_what_the_live_path_framed(
     ticket = created.id
     rows = [
         {"ticket_id": ticket, "seq": e.seq, "event_type": e.event_type, "payload_json": e.payload_json,
-         "uuid": None, "ts": e.ts}
+         "uuid": None, "ts": e.ts, "worker": None}
         for e in as_events(corpus_payloads(), ticket)
     ]  # fmt: skip
     async with db.write() as conn:
@@ -284,3 +284,21 @@ async def test_a_replay_from_any_event_frames_exactly_what_the_live_path_framed(
     assert replayed == live_frames[cut:]
     completed = [frame for frame in live_frames if b'hx-swap-oob="true"' in frame and b"tool-ok" in frame]
     assert completed, "a result's frame puts its finished call in place"
+
+
+def test_posted_events_name_their_worker_in_the_run_and_in_what_it_did_last(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Whose run")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-7')}"}
+    init = {"type": "system", "subtype": "init", "model": "claude-x"}
+    events = {"events": [init, say("working"), {"type": "result", "subtype": "success"}]}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=events, headers=worker).status_code == 201
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert page.select_one("#run-1-header .run-name").get_text() == "worker-7 · claude-x"
+
+    async def activity() -> list[tuple[Any, ...]]:
+        async with harness.db.read() as conn:
+            cursor = await conn.execute("SELECT worker, last_seq, last_type FROM worker_activity")
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    assert harness.call(activity) == [("worker-7", 3, "result")]

@@ -36,6 +36,7 @@ class DemoSummary(msgspec.Struct, frozen=True):
     ticket_tags: int
     ticket_comments: int
     ticket_events: int
+    worker_activity: int
     ticket_relationships: int
     ticket_context: int
     sessions: int
@@ -52,6 +53,7 @@ INSERTS = {
     "ticket_tags": "demo_insert_tags",
     "ticket_comments": "demo_insert_comments",
     "ticket_events": "demo_insert_events",
+    "worker_activity": "demo_insert_worker_activity",
     "ticket_relationships": "demo_insert_relationships",
     "ticket_context": "demo_insert_context",
     "sessions": "demo_insert_sessions",
@@ -71,6 +73,7 @@ class _Demo(TicketRows, TranscriptRows, OpsRows):
         tables = {"tickets": self.make_tickets(), "ticket_tags": self.make_tags()}
         tables["ticket_comments"] = self.make_comments()
         tables["ticket_events"] = self.make_events()
+        tables["worker_activity"] = self.make_worker_activity(tables["ticket_events"])
         tables["ticket_relationships"] = self.make_relationships()
         tables["ticket_context"] = self.make_context()
         tables["sessions"], tables["sessions_index"] = self.make_sessions()

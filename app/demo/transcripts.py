@@ -13,6 +13,7 @@ from typing import Any
 from app.clock import stamp
 from app.demo.core import DemoCore, Row, Ticket
 from app.demo.text import (
+    AGENT_WORKERS,
     ANSWERS,
     ASSISTANT_TURNS,
     CWD,
@@ -115,6 +116,7 @@ class TranscriptRows(DemoCore):
         rows: list[Row] = []
         for t in self.pick(self.ids_in(*LIVE), 40):
             session_id = self.uuid()
+            worker = t.assignee if t.assignee in AGENT_WORKERS else self.rng.choice(AGENT_WORKERS)
             payloads = self.event_payloads(t)
             start = max(t.created + timedelta(seconds=1), t.updated - timedelta(minutes=len(payloads)))
             times = self.spread(start, t.updated, len(payloads))
@@ -129,9 +131,20 @@ class TranscriptRows(DemoCore):
                         "payload_json": json.dumps(payload),
                         "uuid": event_uuid,
                         "ts": stamp(at),
+                        "worker": worker,
                     }
                 )
         return sorted(rows, key=lambda r: r["ts"])
+
+    def make_worker_activity(self, events: list[Row]) -> list[Row]:
+        """What each worker did last on each ticket, as the event writer keeps it."""
+        last: dict[tuple[str, int], Row] = {}
+        for row in events:  # in time order: the last one wins
+            last[(row["worker"], row["ticket_id"])] = row
+        return [
+            {"worker": w, "ticket_id": t, "last_seq": r["seq"], "last_type": r["event_type"], "last_at": r["ts"]}
+            for (w, t), r in sorted(last.items())
+        ]
 
     # --- agent sessions ---------------------------------------------------------------------------------
 

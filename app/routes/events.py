@@ -172,7 +172,7 @@ async def post_events(request: Request[Any, Any, Any], identifier: FromPath[str]
     if key is not None and not 1 <= len(key) <= 200:
         raise ClientException("An Idempotency-Key is 1-200 characters.")
     try:
-        seqs, fresh = await mc.writer.submit(ticket_id, events, key)
+        seqs, fresh = await mc.writer.submit(ticket_id, events, key, request.user.name)
     except TicketGone:
         mc.ticket_ids.clear()
         raise NotFoundException(no_such_ticket(identifier)) from None

@@ -8,9 +8,11 @@ import msgspec
 from litestar import Request, Response, get
 
 from app import rules, sqlite
+from app.clock import stamp
 from app.htmx import render
 from app.state import app_state
 from app.store import admin, board, ops
+from app.team import Member, members
 
 PAGE = "templates/page.html"
 
@@ -34,7 +36,7 @@ class OverviewPage(msgspec.Struct, frozen=True):
     schema_version: int
     sessions: int
     statuses: list[StatusStat]
-    workers: list[ops.Heartbeat]
+    workers: list[Member]
     queue: dict[str, int]
     tasks: list[ops.TaskSummary]
 
@@ -50,7 +52,7 @@ class OpsPage(msgspec.Struct, frozen=True):
     """Context of Tasks, Team and Logs: the operations data each shows a part of."""
 
     title: str
-    workers: list[ops.Heartbeat] = []
+    workers: list[Member] = []
     heartbeats: list[ops.Heartbeat] = []
     tasks: list[ops.TaskSummary] = []
     runs: list[ops.TaskRun] = []
@@ -63,6 +65,13 @@ class EmptyPage(msgspec.Struct, frozen=True):
     title: str
     purpose: str
     waiting_for: str
+
+
+async def team_of(request: Request[Any, Any, Any]) -> list[Member]:
+    """Every worker heard of, by heartbeat or by event, and how each stands now."""
+    mc = app_state(request)
+    beats, events = await ops.latest_heartbeats(mc.db), await ops.last_events(mc.db)
+    return members(beats, events, stamp(), mc.settings.worker_stale_s, mc.settings.worker_offline_s)
 
 
 @get("/", cache=False)
@@ -80,7 +89,7 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         schema_version=await db.schema_version(),
         sessions=await ops.count_sessions(db),
         statuses=[StatusStat(s, rules.STATUS_LABELS[s], counts.get(s, 0)) for s in rules.STATUSES],
-        workers=await ops.latest_heartbeats(db),
+        workers=await team_of(request),
         queue=await ops.queue_counts(db),
         tasks=await ops.task_summaries(db),
     )
@@ -105,7 +114,7 @@ async def tasks_page(request: Request[Any, Any, Any]) -> Response[str]:
 @get("/team", cache=False)
 async def team(request: Request[Any, Any, Any]) -> Response[str]:
     """The agent team by latest heartbeat."""
-    ctx = OpsPage("Team", workers=await ops.latest_heartbeats(app_state(request).db))
+    ctx = OpsPage("Team", workers=await team_of(request))
     return render(request, PAGE, "fragments/ops/team.html", ctx)
 
 

@@ -11,6 +11,7 @@ from app.clock import stamp_ago
 from app.db import Database
 from app.search import fts_query
 from app.store import queries, to_structs
+from app.store.events import WorkerEvent
 
 PAGE_SIZE = 30
 LIVE_WINDOW = timedelta(minutes=5)  # a busy heartbeat older than this no longer marks a card live
@@ -113,11 +114,43 @@ async def filtered_counts(db: Database, filt: BoardFilter) -> dict[str, int]:
         return {c.status: c.n for c in await to_structs(_Count, queries.board_filtered_counts(conn, **filt.params()))}
 
 
-async def live_ticket_ids(db: Database) -> frozenset[int]:
-    """Tickets a worker is busy on now (its latest heartbeat, within LIVE_WINDOW)."""
-    since = stamp_ago(LIVE_WINDOW)
+class BusyBeat(msgspec.Struct, frozen=True):
+    """A worker whose newest heartbeat says it is busy on a ticket."""
+
+    ticket_id: int
+    worker: str
+    detail: str
+    at: str
+
+
+class RunGoingOn(msgspec.Struct, frozen=True):
+    """A ticket whose run is going on: who posts it, when it last did, and that last event."""
+
+    ticket_id: int
+    worker: str
+    at: str
+    seq: int
+    event_type: str
+    payload_json: str
+    rowid: int
+    ts: str
+
+    def event(self) -> WorkerEvent:
+        """The run's last event."""
+        return WorkerEvent(self.rowid, self.ticket_id, self.seq, self.event_type, self.payload_json, self.ts)
+
+
+async def busy_beats(db: Database) -> list[BusyBeat]:
+    """Workers busy on a ticket by their newest heartbeat, within LIVE_WINDOW."""
     async with db.read() as conn:
-        return frozenset([row["ticket_id"] async for row in queries.board_live_tickets(conn, since=since)])
+        return await to_structs(BusyBeat, queries.board_live_tickets(conn, since=stamp_ago(LIVE_WINDOW)))
+
+
+async def runs_going_on(db: Database, stall_s: float) -> list[RunGoingOn]:
+    """Tickets a worker posted to within `stall_s` seconds, where its last event was not a run's end."""
+    since = stamp_ago(timedelta(seconds=stall_s))
+    async with db.read() as conn:
+        return await to_structs(RunGoingOn, queries.board_live_runs(conn, since=since))
 
 
 async def known_assignees(db: Database) -> list[str]:

@@ -20,6 +20,7 @@ class WorkerEvent(msgspec.Struct, frozen=True, gc=False):
     event_type: str
     payload_json: str
     ts: str
+    worker: str | None = None  # the worker token's name that posted it (None before this was kept)
 
 
 async def ticket_id(db: Database, identifier: str) -> int | None:

@@ -76,6 +76,18 @@ async def insert_events_if_unchanged(
     return True
 
 
+async def note_activity(conn: Any, rows: list[tuple[str, int, int, str]], ts: str) -> None:
+    """Record what each worker did last on each ticket ([worker, ticket_id, last seq, last type] rows)."""
+    if rows:
+        await run_once(conn, queries.ingest_activity, rows=as_json(rows), ts=ts)
+
+
+async def announce_runs(conn: Any, rows: list[tuple[str, int, bool]]) -> None:
+    """Tell the board a run started, ended or moved on ([worker, ticket_id, ended] rows)."""
+    if rows:
+        await run_once(conn, queries.ingest_announce, rows=as_json(rows))
+
+
 async def insert_keys(conn: Any, keys: list[tuple[int, str, list[int]]]) -> None:
     """Record the Idempotency-Keys a batch answered, with their seqs."""
     if keys:

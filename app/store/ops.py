@@ -18,6 +18,15 @@ class Heartbeat(msgspec.Struct, frozen=True):
     ticket: str | None
 
 
+class LastEvent(msgspec.Struct, frozen=True):
+    """What a worker last posted on a ticket (worker_activity)."""
+
+    worker: str
+    last_at: str
+    last_type: str
+    ticket: str | None
+
+
 class TaskRun(msgspec.Struct, frozen=True):
     """One execution of a scheduled task."""
 
@@ -63,6 +72,12 @@ async def latest_heartbeats(db: Database) -> list[Heartbeat]:
     """Each worker's newest heartbeat."""
     async with db.read() as conn:
         return await to_structs(Heartbeat, queries.ops_latest_heartbeats(conn))
+
+
+async def last_events(db: Database) -> list[LastEvent]:
+    """Each worker's newest event, with the ticket it was on."""
+    async with db.read() as conn:
+        return await to_structs(LastEvent, queries.ops_last_events(conn))
 
 
 async def recent_heartbeats(db: Database, limit: int = 100) -> list[Heartbeat]:

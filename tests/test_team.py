@@ -1,0 +1,74 @@
+"""Team: a worker is known by its heartbeats and by the events it posts, and reads working, idle, stale or
+offline by how long ago it was last heard of."""
+
+from __future__ import annotations
+
+import time
+
+from app.store.ops import Heartbeat, LastEvent
+from app.team import members, presence_of
+from tests.conftest import Harness, soup
+
+NOW = "2026-12-02T12:00:00.000Z"
+
+
+def test_presence_follows_age_and_what_the_worker_last_did() -> None:
+    assert presence_of(30, "", on_run=True, stale_s=300, offline_s=3600) == "working"
+    assert presence_of(30, "", on_run=False, stale_s=300, offline_s=3600) == "idle"
+    assert presence_of(30, "busy", on_run=False, stale_s=300, offline_s=3600) == "working"
+    assert presence_of(660, "ok", on_run=False, stale_s=300, offline_s=3600) == "stale", "11 minutes is not ok"
+    assert presence_of(7200, "busy", on_run=True, stale_s=300, offline_s=3600) == "offline"
+    assert presence_of(5, "down", on_run=False, stale_s=300, offline_s=3600) == "offline"
+    assert presence_of(None, "", on_run=False, stale_s=300, offline_s=3600) == "offline"
+
+
+def test_events_and_heartbeats_make_one_team_working_ones_first() -> None:
+    beats = [
+        Heartbeat("scheduler", "ok", "healthy", "2026-12-02T11:59:00.000Z", None),
+        Heartbeat("worker-1", "idle", "waiting", "2026-12-02T11:00:00.000Z", None),
+    ]
+    events = [
+        LastEvent("worker-1", "2026-12-02T11:58:30.000Z", "assistant", "MC-7"),  # newer than its heartbeat
+        LastEvent("worker-9", "2026-12-02T11:59:50.000Z", "result", "MC-8"),  # no heartbeat at all
+        LastEvent("worker-9", "2026-12-02T10:00:00.000Z", "assistant", "MC-2"),
+    ]
+    team = members(beats, events, NOW, 300, 3600)
+    assert [(m.worker, m.presence, m.ticket) for m in team] == [
+        ("worker-1", "working", "MC-7"),
+        ("scheduler", "idle", None),
+        ("worker-9", "idle", "MC-8"),
+    ]
+    assert team[0].reported == "idle · waiting" and team[0].on_run
+
+
+def test_a_worker_that_only_posts_events_is_on_the_team(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Piped in")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'emit-worker')}"}
+    event = {"type": "assistant", "message": {"content": [{"type": "text", "text": "on it"}]}}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=event, headers=worker).status_code == 201
+    page = soup(harness.client.get("/team").text)
+    [row] = page.select("table.team-table tbody tr")
+    assert row.select_one("th").get_text() == "emit-worker"
+    assert row.select_one(".badge").get_text() == "Working"
+    assert row.select_one("a")["href"] == f"/ticket/{ident}"
+    assert "events only" in row.get_text()
+
+
+def test_a_card_whose_run_is_going_on_shows_who_and_what_it_did_last(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Being worked on")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-4')}"}
+    call = {"type": "tool_use", "id": "t1", "name": "Edit", "input": {"file_path": "app/routes/board.py"}}
+    events = {"events": [{"type": "system", "subtype": "init"}, {"type": "assistant", "message": {"content": [call]}}]}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=events, headers=worker).status_code == 201
+    mark = soup(harness.client.get("/board").text).select_one(f"#card-{ident} .live-mark")
+    assert mark is not None
+    assert mark.select_one(".live-who").get_text() == "worker-4"
+    assert mark.select_one(".live-what").get_text() == "Edit: app/routes/board.py"
+    done = {"type": "result", "subtype": "success"}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=done, headers=worker).status_code == 201
+    deadline = time.monotonic() + 3  # the run's end is news: the marks are read afresh once the poller hears it
+    while soup(harness.client.get("/board").text).select_one(f"#card-{ident} .live-mark") is not None:
+        assert time.monotonic() < deadline, "the mark stayed after the run ended"
+        time.sleep(0.05)
