@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect
 
-from app import rules
+from app import markdown, rules
 from app.columns import known_choices
 from app.db import Database
 from app.frame import frame_for
@@ -34,6 +34,7 @@ class HeaderSection(msgspec.Struct, frozen=True):
     statuses: dict[str, str]
     priorities: dict[int, str]
     can_write: bool
+    saved: list[str] = []  # the fields an edit just saved (each says "Saved" beside it)
 
 
 class RelationshipsSection(msgspec.Struct, frozen=True):
@@ -93,9 +94,12 @@ def swap_or_back(
     return Response(html, status_code=200, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
 
 
-async def header_section(request: Request[Any, Any, Any], ticket: tickets.Ticket) -> HeaderSection:
-    """The header's context."""
+async def header_section(
+    request: Request[Any, Any, Any], ticket: tickets.Ticket, saved: list[str] | None = None
+) -> HeaderSection:
+    """The context of the header and the properties."""
     db = app_state(request).db
+    await markdown.prepare([ticket.description])
     return HeaderSection(
         ticket=ticket,
         tags=await tickets.list_tags(db, ticket.id),
@@ -103,6 +107,7 @@ async def header_section(request: Request[Any, Any, Any], ticket: tickets.Ticket
         statuses=rules.STATUS_LABELS,
         priorities=rules.PRIORITY_LABELS,
         can_write=can_write(request),
+        saved=saved or [],
     )
 
 

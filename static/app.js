@@ -19,7 +19,8 @@ function csrfHeaders() {
 }
 
 function announce(text) {
-  const region = document.getElementById("board-status") || document.getElementById("mc-announce");
+  const region = document.getElementById("board-status") || document.getElementById("ticket-note")
+    || document.getElementById("mc-announce");
   if (region) region.textContent = text;
 }
 
@@ -290,7 +291,10 @@ document.addEventListener("keydown", (event) => {
       document.getElementById("mc-dialog").close();
       return;
     }
+    const editBox = document.getElementById("edit-box");
+    if (editBox?.open) { editBox.open = false; document.getElementById("edit-toggle")?.focus(); event.preventDefault(); return; }
     if (isTyping(event.target)) event.target.blur();
+    if (ticketMoveMode) { ticketMoveMode = false; announce("Move cancelled."); }
     return;
   }
   if (dialogOpen) {
@@ -318,6 +322,10 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "g") { pendingG = Date.now(); return; }
   if (event.key === "?") { event.preventDefault(); openDialog("/keys", "Keyboard shortcuts"); return; }
 
+  if (document.querySelector("[data-ticket]")) {
+    if (handleTicketKey(event)) event.preventDefault();
+    return;
+  }
   const onBoard = document.querySelector("[data-board]");
   if (!onBoard) return;
   if (event.key === "/") { event.preventDefault(); document.getElementById("board-q")?.focus(); return; }
@@ -329,6 +337,61 @@ document.addEventListener("keydown", (event) => {
   }
   if (handleBoardKey(event, focusedCard())) event.preventDefault();
 });
+
+/* ---------- the ticket page's keys: the board's, for this ticket, plus edit and reply ---------- */
+
+let ticketMoveMode = false;
+
+// Set a property field and let htmx save it, as if the person had picked the value.
+function setProperty(id, value) {
+  const field = document.getElementById(id);
+  if (!field || field.value === String(value)) return Boolean(field);
+  field.value = String(value);
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+
+function handleTicketKey(event) {
+  const key = event.key;
+  if (ticketMoveMode) {
+    ticketMoveMode = false;
+    const status = STATUSES[Number(key) - 1];
+    if (status) { setProperty("edit-status", status); announce(`Moving to ${LABELS[status]}.`); }
+    else announce("Move cancelled.");
+    return true;
+  }
+  if (["1", "2", "3", "4"].includes(key)) return setProperty("edit-priority", key);
+  if (key === "m" && document.getElementById("edit-status")) {
+    ticketMoveMode = true;
+    announce(`Move to which column? Press 1 to ${STATUSES.length}: ${STATUSES.map((s) => LABELS[s]).join(", ")}.`);
+    return true;
+  }
+  if (key === "[" || key === "]") {
+    const select = document.getElementById("edit-status");
+    const status = select && STATUSES[STATUSES.indexOf(select.value) + (key === "]" ? 1 : -1)];
+    return status ? setProperty("edit-status", status) : Boolean(select);
+  }
+  if (key === "a") {
+    const field = document.getElementById("edit-assignee");
+    if (field) { field.focus(); field.select(); }
+    return Boolean(field);
+  }
+  if (key === "e") {
+    const box = document.getElementById("edit-box");
+    if (!box) return false;
+    box.open = true;
+    document.getElementById("edit-title")?.focus();
+    return true;
+  }
+  if (key === "r") {
+    const body = document.getElementById("comment-body");
+    if (!body) return false;
+    body.focus();
+    body.scrollIntoView({ block: "center", behavior: "instant" });
+    return true;
+  }
+  return false;
+}
 
 /* ---------- after a swap: focus stays on the same card, dialogs close when their work is done ---------- */
 
@@ -584,6 +647,13 @@ function markStalled() {
     if (label) { label.textContent = "Stalled"; label.classList.replace("state-running", "state-stalled"); }
   });
 }
+
+// Pieces that only work with JavaScript are hidden without it; the page says it has it (CSS hides the
+// properties' Save, which each field's own save makes unneeded).
+document.documentElement.classList.add("js");
+htmx.onLoad((root) => {
+  (root instanceof Element ? root : document).querySelectorAll("[data-needs-js]").forEach((el) => { el.hidden = false; });
+});
 
 htmx.onLoad(() => {
   const button = followButton();

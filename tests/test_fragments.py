@@ -84,6 +84,7 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
     form = {"_csrf": csrf}
     swaps = [
         (f"/ticket/{busy}/edit", {"title": "Renamed"}),
+        (f"/ticket/{busy}/preview", {"description": "A **preview**"}),
         (f"/ticket/{busy}/comments", {"body": "A **comment**"}),
         (f"/ticket/{busy}/queue", {"body": "Please rerun the tests"}),
         (f"/ticket/{busy}/relationships", {"type": "relates_to", "target": "MC-2"}),

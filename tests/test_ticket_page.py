@@ -27,7 +27,9 @@ def shown_value(html: str, field: str) -> str:
         return page.select_one(f"#edit-{field} option[selected]")["value"]
     if field == "assignee":
         return page.select_one("#edit-assignee").get("value", "")
-    return ", ".join(tag.get_text() for tag in page.select("#ticket-header .tag"))
+    if field == "description":
+        return page.select_one("#edit-description").get_text()
+    return page.select_one("#edit-tags").get("value", "")
 
 
 EDITS = [
@@ -36,6 +38,7 @@ EDITS = [
     ("priority", "1", "1"),
     ("assignee", " alex ", "alex"),
     ("tags", "Infra, #ui-polish", "infra, ui-polish"),
+    ("description", "Steps:\n\n1. open the board", "Steps:\n\n1. open the board"),
 ]
 BAD_EDITS = [
     ("title", "   ", "A ticket needs a title."),
@@ -48,22 +51,27 @@ BAD_EDITS = [
 ]
 
 
-def test_every_header_field_is_a_labelled_form_that_works_without_javascript(harness: Harness) -> None:
+def test_the_fields_are_two_labelled_forms_that_work_without_javascript_and_save_on_change_with_it(
+    harness: Harness,
+) -> None:
     csrf = harness.login()
     ident = harness.ticket("Edit me")
-    header = soup(harness.client.get(f"/ticket/{ident}").text).select_one("header#ticket-header")
-    forms = header.select("form")
-    assert len(forms) == 5
-    for form in forms:
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    properties = page.select_one("#ticket-properties form")
+    text = page.select_one("#ticket-header form")
+    for form in (properties, text):
         assert form["method"] == "post" and form["action"] == f"/ticket/{ident}/edit"
-        assert form["hx-post"] == form["action"] and form["hx-target"] == "#ticket-header"
-        assert form["hx-swap"] == "outerHTML"
         assert form.select_one('input[name="_csrf"]')["value"] == csrf
-        control = form.select_one("input:not([type=hidden]), select")
-        assert header.select_one(f'label[for="{control["id"]}"]') is not None
-        assert form.select_one("button[type=submit]") is not None
-    names = sorted(f.select_one("input:not([type=hidden]), select")["name"] for f in forms)
-    assert names == ["assignee", "priority", "status", "tags", "title"]
+        assert form.select_one("button[type=submit]") is not None  # one Save for all without JavaScript
+        for control in form.select("input:not([type=hidden]), select, textarea"):
+            assert page.select_one(f'label[for="{control["id"]}"]') is not None
+    names = [c["name"] for c in properties.select("input:not([type=hidden]), select")]
+    assert names == ["status", "priority", "assignee", "tags"]
+    for control in properties.select("input:not([type=hidden]), select"):  # each saves itself with htmx
+        assert control["hx-post"] == f"/ticket/{ident}/edit" and control["hx-trigger"] == "change"
+        assert control["hx-swap"] == "none"
+    assert [c["name"] for c in text.select("input:not([type=hidden]), textarea")] == ["title", "description"]
+    assert text["hx-post"] == text["action"] and text["hx-swap"] == "none"
 
 
 def test_the_status_and_priority_selects_offer_every_choice(harness: Harness) -> None:
@@ -93,7 +101,7 @@ def test_a_read_token_sees_the_fields_but_no_forms(harness: Harness) -> None:
     ident = harness.ticket("Look only", assigned_to="luci", tags=["bug"])
     page = soup(harness.client.get(f"/ticket/{ident}").text)
     assert page.select("form[action$='/edit']") == [] and page.select_one("form.composer") is None
-    fields = text_of(str(page), ".ticket-fields")
+    fields = text_of(str(page), ".props-read")
     assert "Backlog" in fields and "Medium" in fields and "luci" in fields and "bug" in fields
 
 
@@ -108,15 +116,20 @@ def test_a_plain_edit_redirects_back_and_shows_on_reload(harness: Harness, field
 
 
 @pytest.mark.parametrize(("field", "value", "shown"), EDITS)
-def test_an_htmx_edit_returns_the_new_header(harness: Harness, field: str, value: str, shown: str) -> None:
+def test_an_htmx_edit_puts_the_new_header_and_properties_in_place(
+    harness: Harness, field: str, value: str, shown: str
+) -> None:
     csrf = harness.login()
     ident = harness.ticket("Before", tags=["bug"])
     response = harness.client.post(f"/ticket/{ident}/edit", data={field: value}, headers={**HTMX, "X-CSRF-Token": csrf})
     assert response.status_code == 200 and response.headers["vary"] == "HX-Request"
     fragment = soup(response.text)
     assert fragment.find("html") is None
-    assert fragment.select_one("header#ticket-header") is not None
+    assert fragment.select_one("header#ticket-header")["hx-swap-oob"] == "true"
+    assert fragment.select_one("section#ticket-properties")["hx-swap-oob"] == "true"
     assert shown_value(response.text, field) == shown
+    if field not in ("title", "description"):
+        assert fragment.select_one(f"#saved-{field}").get_text() == "Saved"  # confirmed beside the field
     note = fragment.select_one("#ticket-note")
     assert note["hx-swap-oob"] == "true" and note["role"] == "status" and note.get_text()
 
@@ -164,7 +177,8 @@ def test_an_empty_assignee_unassigns_and_empty_tags_clear_them(harness: Harness)
     stored = ticket_of(harness, ident)
     assert stored.assigned_to is None
     assert harness.call(tickets.list_tags, harness.db, stored.id) == []
-    assert text_of(harness.client.get(f"/ticket/{ident}").text, ".tag-list") == "None"
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert page.select_one("#edit-tags")["value"] == "" and page.select_one("#edit-assignee")["value"] == ""
 
 
 def test_saving_an_unchanged_field_does_not_touch_the_ticket(harness: Harness) -> None:
@@ -211,3 +225,22 @@ def test_every_control_on_the_page_has_a_label(harness: Harness) -> None:
         assert button.get_text(strip=True), button
     for form in page.select("main form"):
         assert form["method"] == "post" and form["action"].startswith(f"/ticket/{ident}/")
+
+
+def test_the_description_is_edited_in_place_and_previewed_as_it_will_show(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("Describe me")
+    assert soup(harness.client.get(f"/ticket/{ident}").text).select_one(".no-description") is not None
+    hostile = "**Steps**\n\n<script>alert(1)</script>"
+    preview = harness.client.post(f"/ticket/{ident}/preview", data={"description": hostile},
+                                  headers={**HTMX, "X-CSRF-Token": csrf})  # fmt: skip
+    assert preview.status_code == 200
+    shown = soup(preview.text)
+    assert shown.select_one("strong").get_text() == "Steps" and shown.find("script") is None
+    harness.client.post(f"/ticket/{ident}/edit", data={"description": hostile, "_csrf": csrf})
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert page.select_one(".description strong").get_text() == "Steps"
+    assert page.select_one("#edit-description").get_text() == hostile
+    too_long = harness.client.post(f"/ticket/{ident}/preview", data={"description": "x" * 100_001},
+                                   headers={**HTMX, "X-CSRF-Token": csrf})  # fmt: skip
+    assert too_long.status_code == 400 and "at most 100,000" in too_long.text

@@ -16,7 +16,7 @@ from app.composer import CommentForm, composer_text
 from app.edits import Edit, EditForm, parse_edit
 from app.htmx import refuse, render, wants_fragment
 from app.lookup import find_ticket
-from app.rules import RuleBroken
+from app.rules import RuleBroken, check_description
 from app.run_view import fold, markdown_of
 from app.state import app_state
 from app.store import events as event_store
@@ -114,8 +114,35 @@ async def edit_ticket(
         return refuse(exc.status_code, str(exc))
     await apply_edit(request, ticket, edit)
     ticket = await find_ticket(request, ticket.identifier)
-    ctx = await header_section(request, ticket)
-    return swap_or_back(request, "fragments/ticket/header.html", ctx, ticket.identifier, "ticket", " ".join(edit.said))
+    ctx = await header_section(request, ticket, edit.fields)
+    return swap_or_back(request, "fragments/ticket/edited.html", ctx, ticket.identifier, "ticket", " ".join(edit.said))
+
+
+class PreviewForm(msgspec.Struct, frozen=True):
+    """A description to preview."""
+
+    description: str = ""
+
+
+class Preview(msgspec.Struct, frozen=True):
+    """Context of a preview."""
+
+    text: str
+
+
+@post("/ticket/{identifier:str}/preview", cache=False)
+async def preview_description(
+    request: Request[Any, Any, Any], identifier: FromPath[str], data: URLEncodedBody[PreviewForm]
+) -> Response[Any]:
+    """A description as the page would show it (markdown made safe), for the edit form's Preview."""
+    await find_ticket(request, identifier)
+    try:
+        text = check_description(data.description)
+    except RuleBroken as exc:
+        return refuse(exc.status_code, str(exc))
+    await markdown.prepare([text])
+    html = render_html("fragments/ticket/preview.html", ctx=Preview(text))
+    return Response(html, status_code=200, media_type=MediaType.HTML)
 
 
 @post("/ticket/{identifier:str}/comments", cache=False)
@@ -139,4 +166,4 @@ async def add_comment(
     return Redirect(path=f"/ticket/{ticket.identifier}#comment-{comment.id}", status_code=303)
 
 
-ROUTES = [ticket_page, edit_ticket, add_comment]
+ROUTES = [ticket_page, edit_ticket, preview_description, add_comment]

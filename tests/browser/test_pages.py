@@ -143,7 +143,7 @@ def test_phone_viewport_shows_the_board_and_nav(new_context: ContextFactory, ser
     title = card.inner_text().strip().removeprefix(identifier).strip()
     card.tap()
     page.wait_for_url(f"{server.base_url}/ticket/{identifier}")
-    expect(page.locator(".ticket-id")).to_have_text(identifier)
+    expect(page.locator(".ticket-id")).to_have_text(re.compile(rf"^{identifier}\b"))
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375 + 1
 
@@ -188,3 +188,56 @@ def test_comment_composer_appends_without_reload(page: Page, console_errors: lis
     page.wait_for_timeout(200)  # an injected script would have run by now
     assert dialogs == []
     assert real_errors(console_errors) == []
+
+
+def test_the_ticket_page_saves_fields_as_they_change_and_answers_its_keys(
+    page: Page, console_errors: list[str]
+) -> None:
+    """Properties save on change and say so; 1-4, [ ], m+digit, a, e, r and Esc work on the ticket page."""
+    href = first_card_href(page)
+    page.goto(href)
+    expect(page.locator(".props-save")).to_be_hidden()  # each field saves itself: no Save needed
+    page.select_option("#edit-priority", "2")
+    expect(page.locator("#saved-priority")).to_have_text("Saved")
+    page.reload()
+    expect(page.locator("#edit-priority")).to_have_value("2")
+
+    page.locator("body").click(position={"x": 5, "y": 300})  # nothing focused: keys go to the page
+    page.keyboard.press("1")
+    expect(page.locator("#saved-priority")).to_be_visible()
+    expect(page.locator("#edit-priority")).to_have_value("1")
+    page.keyboard.press("m")
+    expect(page.locator("#ticket-note")).to_contain_text("Move to which column?")
+    page.keyboard.press("4")
+    expect(page.locator("#edit-status")).to_have_value("review")
+    expect(page.locator("#saved-status")).to_be_visible()
+    expect(page.locator(".ticket-id .status")).to_have_text("Review")
+    page.keyboard.press("]")
+    expect(page.locator("#edit-status")).to_have_value("blocked")
+    page.keyboard.press("[")
+    expect(page.locator("#edit-status")).to_have_value("review")
+
+    page.keyboard.press("a")
+    expect(page.locator("#edit-assignee")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("e")
+    expect(page.locator("#edit-title")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#edit-box")).not_to_have_attribute("open", "")
+    page.keyboard.press("r")
+    expect(page.locator("#comment-body")).to_be_focused()
+    assert real_errors(console_errors) == []
+
+
+def test_the_ticket_page_on_a_phone_puts_the_header_and_properties_first(new_context: ContextFactory) -> None:
+    """At 375 px nothing scrolls sideways, the properties come right after the header, before the runs."""
+    page = new_context(**PHONE, bypass_csp=True).new_page()  # axe is injected as an inline script
+    href = first_card_href(page)
+    page.goto(href)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"the page is {width} px wide"
+    props = page.locator("#ticket-properties").bounding_box()
+    runs = page.locator("#activity").bounding_box()
+    assert props and runs and props["y"] < runs["y"]
+    assert props["y"] < 812 * 1.5, "the properties are near the top"
+    assert serious_violations(page, href) == []
