@@ -1,4 +1,4 @@
-"""The ticket page's sections (header, relationships, vault files, worker messages, activity, queue): each
+"""The ticket page's sections (header and properties, relationships, vault files, the timeline): each
 one's context struct and how it is gathered. The page renders them all; a change to one section re-renders
 just that one (swap_or_back), from whichever route made the change.
 """
@@ -22,7 +22,7 @@ from app.state import app_state
 from app.store import links, queue, tickets, transcripts
 from app.templates import render_html
 
-QUEUE_SHOWN = 10  # the ticket page lists this many of its newest queued messages; GET /api/v1/queue has all
+QUEUE_SHOWN = 50  # the ticket page lists this many of its newest queued messages; GET /api/v1/queue has all
 
 
 class HeaderSection(msgspec.Struct, frozen=True):
@@ -56,26 +56,38 @@ class ContextSection(msgspec.Struct, frozen=True):
     can_write: bool
 
 
-class RunsSection(msgspec.Struct, frozen=True):
-    """Context of the agent's runs: the newest events folded into runs, a way to see all, and the stream that
-    brings what comes next (it starts after the last event shown here, so none is missed)."""
+class Entry(msgspec.Struct, frozen=True):
+    """One entry of a ticket's timeline: a comment, a message sent to a worker, or an agent's run."""
+
+    kind: str  # comment, sent or run
+    at: str
+    comment: tickets.Comment | None = None
+    sent: queue.QueueItem | None = None
+    run: Run | None = None
+
+
+class TimelineSection(msgspec.Struct, frozen=True):
+    """Context of the conversation: comments, messages sent to workers and runs in the order they happened,
+    the newest last; how much of the agent's events it shows; and the stream that brings what comes next (it
+    starts after the last event shown, so none is missed)."""
 
     identifier: str
-    runs: list[Run]
-    page: transcripts.Page
+    entries: list[Entry]
+    events: transcripts.Page
     all_url: str
+    worker: str | None  # whom "Send to worker" reaches: the ticket's assignee (None: any worker)
+    sent_total: int
     stream_url: str = ""
     stall_s: int = 600  # a running run with no event for this long reads "stalled"
+    can_write: bool = False
 
 
-class QueueSection(msgspec.Struct, frozen=True):
-    """Context of the messages sent to the ticket's worker: the newest few with their status."""
-
-    identifier: str
-    worker: str | None  # the ticket's assignee; None means any worker may take them
-    messages: list[queue.QueueItem]
-    total: int
-    sent: str = ""  # the confirmation shown after "Send to worker"
+def timeline(comments: list[tickets.Comment], sent: list[queue.QueueItem], runs: list[Run]) -> list[Entry]:
+    """Everything said and done on a ticket, oldest first (a run goes where it started)."""
+    entries = [Entry("comment", c.created_at, comment=c) for c in comments]
+    entries += [Entry("sent", m.created_at, sent=m) for m in sent]
+    entries += [Entry("run", r.header.started, run=r) for r in runs]
+    return sorted(entries, key=lambda e: e.at)
 
 
 def can_write(request: Request[Any, Any, Any]) -> bool:
@@ -123,7 +135,6 @@ async def context_section(request: Request[Any, Any, Any], ticket: tickets.Ticke
     return ContextSection(ticket.identifier, files, links.CONTEXT_ACTIONS, can_write(request))
 
 
-async def queue_section(ticket: tickets.Ticket, db: Database, sent: str = "") -> QueueSection:
-    """The queued-messages section's context."""
-    items, total = await queue.list_for_ticket(db, ticket.id, QUEUE_SHOWN)
-    return QueueSection(ticket.identifier, ticket.assigned_to, items, total, sent)
+async def sent_to_workers(ticket: tickets.Ticket, db: Database) -> tuple[list[queue.QueueItem], int]:
+    """The newest messages sent from the ticket to its worker, and how many there are in all."""
+    return await queue.list_for_ticket(db, ticket.id, QUEUE_SHOWN)

@@ -65,6 +65,7 @@ function dialog() {
     box.id = "mc-dialog";
     box.className = "mc-dialog";
     box.setAttribute("aria-modal", "true");
+    box.tabIndex = 0; // a long dialog (the keys help) scrolls: focusable, so the arrow keys scroll it
     box.innerHTML = '<div id="mc-dialog-body"></div>';
     box.addEventListener("close", () => {
       document.getElementById("mc-dialog-body").replaceChildren();
@@ -96,7 +97,7 @@ function openDialog(url, label, focusSelector) {
     htmx.process(box);
     if (!box.open) box.showModal();
     const first = box.querySelector(focusSelector || "input:not([type=hidden]), textarea, select, button, a");
-    if (!first) return;
+    if (!first) { box.focus(); return; }
     first.focus();
     if (keys.length && "value" in first) {
       first.value += keys.join("");
@@ -602,7 +603,7 @@ function setFollowing(on) {
 }
 
 function showNewest() {
-  const items = document.querySelectorAll("#runs .run-item");
+  const items = document.querySelectorAll("#timeline .run-item");
   const last = items[items.length - 1];
   if (last) last.scrollIntoView({ block: "end", behavior: "instant" });
 }
@@ -627,7 +628,7 @@ document.addEventListener("htmx:sseMessage", () => {
 // A result whose call is not on the page (it came before the events shown): add it to the newest run.
 document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   const element = event.detail && event.detail.content;
-  const runs = document.querySelectorAll("#runs .run-items");
+  const runs = document.querySelectorAll("#timeline .run-items");
   if (!(element instanceof Element) || !element.matches("li.run-item") || !runs.length) return;
   runs[runs.length - 1].append(element);
   htmx.process(element);
@@ -635,7 +636,7 @@ document.addEventListener("htmx:oobErrorNoTarget", (event) => {
 
 // A running run with no event for longer than the server's stall limit reads "Stalled" until one comes.
 function markStalled() {
-  const holder = document.getElementById("runs");
+  const holder = document.getElementById("timeline");
   const limit = holder ? Number(holder.dataset.stallS || 0) * 1000 : 0;
   if (!limit) return;
   holder.querySelectorAll(".run-header[data-state='running']").forEach((header) => {

@@ -162,7 +162,7 @@ def test_a_form_post_without_the_csrf_token_is_forbidden(harness: Harness) -> No
     wrong = harness.client.post(f"/ticket/{ident}/comments", data={"body": "x", "_csrf": "guess"})
     assert wrong.status_code == 403
     page = soup(harness.client.get(f"/ticket/{ident}").text)
-    assert page.select("#comments .comment") == []
+    assert page.select("#timeline .comment") == []
 
 
 def test_an_htmx_post_carries_the_csrf_token_in_a_header(harness: Harness) -> None:

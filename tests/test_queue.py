@@ -211,30 +211,27 @@ def test_send_to_worker_without_javascript_queues_for_the_assignee_and_redirects
     response = harness.client.post(
         f"/ticket/{ident}/queue", data={"body": "Rebase please", "_csrf": csrf}, follow_redirects=False
     )
-    assert response.status_code == 303 and response.headers["location"] == f"/ticket/{ident}#queue"
     [item] = harness.call(queue.list_messages, harness.db, None, 10)
+    assert response.status_code == 303 and response.headers["location"] == f"/ticket/{ident}#queued-{item.id}"
     assert (item.ticket, item.worker, item.body, item.status) == (ident, "worker-2", "Rebase please", "queued")
     page = harness.client.get(f"/ticket/{ident}").text
-    assert text_of(page, f"#queued-{item.id} .badge") == "queued"
-    assert "for worker-2" in text_of(page, f"#queued-{item.id}")
-    assert "Rebase please" in text_of(page, f"#queued-{item.id} .feed-summary")
+    assert text_of(page, f"#timeline #queued-{item.id} .badge") == "queued"  # in the conversation, in its place
+    assert "Sent to worker-2" in text_of(page, f"#queued-{item.id}")
+    assert "Rebase please" in text_of(page, f"#queued-{item.id} .sent-body")
 
 
-def test_send_to_worker_with_htmx_swaps_in_the_queue_with_a_confirmation(harness: Harness) -> None:
+def test_send_to_worker_with_htmx_appends_the_message_to_the_conversation(harness: Harness) -> None:
     csrf = harness.login()
     ident = harness.ticket("Nobody's yet")
     response = harness.client.post(
         f"/ticket/{ident}/queue", data={"body": "Anyone?"}, headers={**HTMX, "X-CSRF-Token": csrf}
     )
-    assert response.status_code == 200
-    assert response.headers["HX-Retarget"] == "#queue" and response.headers["HX-Reswap"] == "outerHTML"
-    assert response.headers["Vary"] == "HX-Request"
+    assert response.status_code == 201 and response.headers["Vary"] == "HX-Request"
     html = soup(response.text)
-    section = html.select_one("section#queue")
-    assert section is not None and section.get("aria-labelledby") == "queue-title"
-    assert text_of(response.text, "#queue .notice") == "Sent to any worker: it is queued."
+    [sent] = html.select("li.sent")  # the composer's form appends its answers to #timeline
+    assert "Sent to any worker" in sent.get_text() and sent.select_one(".badge").get_text() == "queued"
     assert text_of(response.text, "#ticket-note") == "Sent to any worker: it is queued."
-    assert "for any worker" in text_of(response.text, "#queue-list li")
+    assert html.select_one("#no-comments")["hx-swap-oob"] == "delete"
 
 
 def test_a_boosted_send_to_worker_gets_the_redirect_a_page_would(harness: Harness) -> None:
@@ -254,7 +251,7 @@ def test_the_composer_offers_send_to_worker_only_to_those_who_may_write(harness:
     button = page.select_one(f"form.composer button[formaction='/ticket/{ident}/queue']")
     assert button is not None and button.get_text(strip=True) == "Send to worker"
     assert "worker-2" in text_of(str(page), "#send-to-worker-hint")
-    assert text_of(str(page), "#queue .empty") == "Nothing sent to a worker yet."
+    assert page.select("#timeline li.sent") == []
     harness.client.cookies.clear()
     harness.login("read")
     assert soup(harness.client.get(f"/ticket/{ident}").text).select_one("form.composer") is None

@@ -195,19 +195,20 @@ def test_agent_text_is_markdown_made_safe_and_tool_output_is_text(harness: Harne
     hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     add_events(harness, ident, [say(hostile), tool("t1", "Bash", {"command": hostile}), answer("t1", hostile)])
     page = soup(harness.client.get(f"/ticket/{ident}").text)
-    runs = page.select_one("#runs")
+    runs = page.select_one("#timeline")
     assert runs.find("img") is None and runs.find("script") is None
     assert page.select_one("#tool-t1 .tool-output pre").get_text() == hostile
 
 
-def test_without_events_the_runs_say_how_a_worker_posts_one(harness: Harness) -> None:
+def test_an_empty_conversation_says_how_a_worker_posts_a_run(harness: Harness) -> None:
     harness.login()
     ident = harness.ticket("Idle")
     page = soup(harness.client.get(f"/ticket/{ident}").text)
-    assert page.select_one("#no-events").get_text().startswith("No agent has worked on this ticket yet")
-    assert f"mc emit {ident}" in page.select_one("#no-events").get_text()
-    holder = page.select_one("#runs")
-    assert holder is not None and holder.find("section") is None  # there for the live stream to add to
+    assert page.select_one("#no-comments").get_text().startswith("Nothing here yet.")
+    assert f"mc emit {ident}" in page.select_one("#no-comments").get_text()
+    holder = page.select_one("#timeline")
+    assert holder is not None and holder.find("li") is None  # there for the live stream to add to
+    assert holder["sse-swap"] == "ticket_event" and holder["hx-swap"] == "beforeend"
 
 
 def test_a_long_run_shows_its_newest_events_and_keeps_its_own_name(harness: Harness) -> None:
@@ -216,13 +217,14 @@ def test_a_long_run_shows_its_newest_events_and_keeps_its_own_name(harness: Harn
     add_events(harness, ident, [{"type": "system", "subtype": "init", "model": "m"}]
                + [say(f"step {n}") for n in range(2, 206)])  # fmt: skip
     page = soup(harness.client.get(f"/ticket/{ident}").text)
-    [run] = page.select("#runs > section.run")
+    [run] = page.select("#timeline > li.run")
     assert run["id"] == "run-1", "named after where it began, as the live stream names it"
     items = run.select(".run-items > li")
     assert len(items) == 200 and items[0]["id"] == "ev-6" and items[-1]["id"] == "ev-205"
-    assert "newest 200 of 205" in page.select_one("#activity .more-note").get_text()
+    assert "newest 200 of 205" in page.select_one("#conversation .more-note").get_text()
     link = page.select_one(".run-earlier a")["href"]
     assert link == f"/ticket/{ident}?events=all#run-1"
+    assert run.select_one("details.run-fold").has_attr("open"), "a run that goes on is shown open"
     everything = soup(harness.client.get(link).text).select("#run-1 .run-items > li")
     assert len(everything) == 205 and everything[0]["id"] == "ev-1"
 
@@ -302,3 +304,18 @@ def test_posted_events_name_their_worker_in_the_run_and_in_what_it_did_last(harn
             return [tuple(row) for row in await cursor.fetchall()]
 
     assert harness.call(activity) == [("worker-7", 3, "result")]
+
+
+def test_the_conversation_puts_comments_messages_and_runs_in_the_order_they_happened(harness: Harness) -> None:
+    csrf = harness.login()
+    ident = harness.ticket("In order")
+    harness.client.post(f"/ticket/{ident}/comments", data={"body": "first a comment", "_csrf": csrf})
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-1')}"}
+    run = {"events": [{"type": "system", "subtype": "init"}, say("done"), {"type": "result", "subtype": "success"}]}
+    harness.client.post(f"/api/v1/tickets/{ident}/events", json=run, headers=worker)
+    harness.client.post(f"/ticket/{ident}/queue", data={"body": "then a message", "_csrf": csrf})
+    page = soup(harness.client.get(f"/ticket/{ident}").text)
+    entries = page.select("#timeline > li")
+    assert [li["class"][0] for li in entries] == ["comment", "run", "sent"]
+    assert not entries[1].select_one("details.run-fold").has_attr("open"), "a finished run is folded"
+    assert page.select_one("#timeline ~ form.composer") is not None, "the composer comes after, at the bottom"

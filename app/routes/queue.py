@@ -6,21 +6,23 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
+from litestar.response import Redirect
 
 from app.apierrors import JSON_ERRORS
 from app.auth import WORKER
 from app.composer import CommentForm, composer_text
-from app.htmx import wants_fragment
+from app.htmx import spoken_note, wants_fragment
 from app.lookup import find_target, find_ticket
 from app.openapi import refusals
 from app.params import MessageId
 from app.rules import NO_NUL, TEXT_MAX
 from app.state import app_state
 from app.store import queue
-from app.ticket_sections import queue_section, swap_or_back
+from app.templates import render_html
 
 Status = Literal["queued", "leased", "done", "failed", "expired", "dead"]  # queue.STATUSES; a test checks
 WorkerName = Annotated[str, msgspec.Meta(min_length=1, max_length=80, description="The worker's name")]
@@ -147,15 +149,15 @@ async def send_to_worker(
     if problem:
         return problem
     db = app_state(request).db
-    await queue.enqueue(db, ticket.id, ticket.assigned_to, body)
+    sent = await queue.get_message(db, await queue.enqueue(db, ticket.id, ticket.assigned_to, body))
+    assert sent is not None  # just written, by this one writer
+    if not wants_fragment(request):
+        return Redirect(path=f"/ticket/{ticket.identifier}#queued-{sent.id}", status_code=303)
+    # Appended to the conversation, where the composer's form puts its answers; the empty state goes.
     said = f"Sent to {ticket.assigned_to or 'any worker'}: it is queued."
-    ctx = await queue_section(ticket, db, sent=said)
-    response = swap_or_back(request, "fragments/ticket/queue.html", ctx, ticket.identifier, "queue", said)
-    if wants_fragment(request):
-        # The composer's form targets the comment list; this answer belongs in the queue section instead.
-        # (Two headers at once: litestar's htmx responses set one each, and its helper for both is private.)
-        response.headers.update({"HX-Retarget": "#queue", "HX-Reswap": "outerHTML"})
-    return response
+    html = render_html("fragments/ticket/sent.html", m=sent)
+    html += render_html("fragments/ticket/no_comments.html", oob_delete=True) + spoken_note("ticket-note", said)
+    return Response(html, status_code=201, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
 
 
 ROUTES = [claim_message, ack_message, fail_message, list_messages, enqueue_message, send_to_worker]

@@ -25,15 +25,15 @@ from app.templates import render_html
 from app.ticket_sections import (
     ContextSection,
     HeaderSection,
-    QueueSection,
     RelationshipsSection,
-    RunsSection,
+    TimelineSection,
     can_write,
     context_section,
     header_section,
-    queue_section,
     relationships_section,
+    sent_to_workers,
     swap_or_back,
+    timeline,
 )
 
 # The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
@@ -48,9 +48,7 @@ class TicketPage(msgspec.Struct, frozen=True):
     header: HeaderSection
     relationships: RelationshipsSection
     context: ContextSection
-    comments: list[tickets.Comment]
-    activity: RunsSection
-    queue: QueueSection
+    conversation: TimelineSection
     can_write: bool
 
 
@@ -65,13 +63,16 @@ async def ticket_page(
     identifier: FromPath[str],
     events: FromQuery[str | None] = None,
 ) -> Response[str]:
-    """A ticket: header, description, links, conversation, worker messages and activity."""
-    db = app_state(request).db
+    """A ticket: header and properties, then one timeline of comments, messages sent to workers and the
+    agent's runs; links and vault files."""
+    mc = app_state(request)
+    db = mc.db
     ticket = await find_ticket(request, identifier)
     done, done_page = await transcripts.list_events(db, ticket.id, None if events == "all" else SHOWN)
     comments = await tickets.list_comments(db, ticket.id)
     started_at = await event_store.run_start(db, ticket.id, done[0].seq) if done else None
-    runs = fold(done, stamp(), app_state(request).settings.run_stall_s, started_at)
+    runs = fold(done, stamp(), mc.settings.run_stall_s, started_at)
+    sent, sent_total = await sent_to_workers(ticket, db)
     await markdown.prepare(
         [ticket.description, *(c.body for c in comments), *markdown_of([i for run in runs for i in run.items])]
     )
@@ -81,16 +82,17 @@ async def ticket_page(
         header=await header_section(request, ticket),
         relationships=await relationships_section(request, ticket),
         context=await context_section(request, ticket),
-        comments=comments,
-        activity=RunsSection(
-            ticket.identifier,
-            runs,
-            done_page,
-            page_url(ticket.identifier, "activity"),
-            f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",
-            app_state(request).settings.run_stall_s,
+        conversation=TimelineSection(
+            identifier=ticket.identifier,
+            entries=timeline(comments, sent, runs),
+            events=done_page,
+            all_url=page_url(ticket.identifier, "conversation"),
+            worker=ticket.assigned_to,
+            sent_total=sent_total,
+            stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",
+            stall_s=mc.settings.run_stall_s,
+            can_write=can_write(request),
         ),
-        queue=await queue_section(ticket, db),
         can_write=can_write(request),
     )
     return render(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)

@@ -45,7 +45,7 @@ def test_posted_events_appear_in_the_run_in_order_once(browser: Browser, running
     httpx.post(f"{server.base_url}/api/v1/tickets/MC-1/events", json={"type": "system"}, headers=auth)
     page = open_page(browser, server, token, "/ticket/MC-1")
     expect(page.locator("#run-1-items #ev-1")).to_be_visible()  # replayed with the page
-    expect(page.locator("#no-events")).to_be_hidden()
+    expect(page.locator("#no-comments")).to_be_hidden()
     for n in range(2, 22):  # a new connection per POST, so with two processes either may take it
         text = f"step {n}: <b>not bold</b>\n\ndata: still one event"
         event = {"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}}
@@ -55,7 +55,7 @@ def test_posted_events_appear_in_the_run_in_order_once(browser: Browser, running
         expect(row).to_contain_text(f"step {n}: <b>not bold</b>")  # shown as text, not markup
     ids = page.locator("#run-1-items > li").evaluate_all("rows => rows.map(r => r.id)")
     assert ids == [f"ev-{n}" for n in range(1, 22)]
-    assert page.locator("#runs b").count() == 0
+    assert page.locator("#timeline b").count() == 0
     page.context.close()
 
 
@@ -77,7 +77,7 @@ def test_a_tool_result_fills_its_call_in_place(browser: Browser, running: tuple[
     expect(tool).to_have_class(re.compile(r"\btool-error\b"), timeout=5_000)
     expect(tool.locator("details")).to_have_attribute("open", "")  # a failure is shown open
     expect(tool.locator(".tool-output")).to_contain_text("NameError: x")
-    assert page.locator("#runs .tool").count() == 1, "the result went into its call, not beside it"
+    assert page.locator("#timeline .tool").count() == 1, "the result went into its call, not beside it"
     result = {"type": "result", "subtype": "success", "num_turns": 2, "total_cost_usd": 0.05, "duration_ms": 4200}
     httpx.post(url, json=result, headers=auth)
     expect(page.locator("#run-1-header .run-state")).to_have_text("Finished", timeout=5_000)

@@ -167,9 +167,9 @@ def test_comment_composer_appends_without_reload(page: Page, console_errors: lis
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(first_card_href(page))
-    comments = page.locator("#comments > li.comment")
+    comments = page.locator("#timeline > li.comment")
     before = comments.count()
-    scripts_before = page.locator("#comments script").count()
+    scripts_before = page.locator("#timeline script").count()
     page.evaluate("() => { window.__noReload = 'still here'; }")
 
     box = page.get_by_label("Add a comment (markdown)")
@@ -182,7 +182,7 @@ def test_comment_composer_appends_without_reload(page: Page, console_errors: lis
     expect(new.locator(".prose strong")).to_have_text("bold claim")
     expect(new).to_contain_text("<script>alert(1)</script>")
     assert page.evaluate("() => window.__noReload") == "still here"
-    assert page.locator("#comments script").count() == scripts_before == 0
+    assert page.locator("#timeline script").count() == scripts_before == 0
     expect(box).to_have_value("")
     expect(page.locator("#no-comments")).to_have_count(0)
     page.wait_for_timeout(200)  # an injected script would have run by now
@@ -230,14 +230,14 @@ def test_the_ticket_page_saves_fields_as_they_change_and_answers_its_keys(
 
 
 def test_the_ticket_page_on_a_phone_puts_the_header_and_properties_first(new_context: ContextFactory) -> None:
-    """At 375 px nothing scrolls sideways, the properties come right after the header, before the runs."""
+    """At 375 px nothing scrolls sideways, the properties come right after the header, before the conversation."""
     page = new_context(**PHONE, bypass_csp=True).new_page()  # axe is injected as an inline script
     href = first_card_href(page)
     page.goto(href)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 375, f"the page is {width} px wide"
     props = page.locator("#ticket-properties").bounding_box()
-    runs = page.locator("#activity").bounding_box()
+    runs = page.locator("#conversation").bounding_box()
     assert props and runs and props["y"] < runs["y"]
     assert props["y"] < 812 * 1.5, "the properties are near the top"
     assert serious_violations(page, href) == []
