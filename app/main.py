@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response
 from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -33,6 +34,7 @@ from app.params import StaticFileSystem
 from app.reaper import Reaper
 from app.relay import RedisRelay
 from app.routes import api, board, create, events, health, links, login, pages, palette, queue, runs, stream, tickets
+from app.routes.stream import NO_COMPRESSION
 from app.run_frames import RunFrames
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
@@ -196,6 +198,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         on_shutdown=[reaper.stop, close_db],  # in this order: the reaper's last write before the close
         state=State({"mc": mc}),
         middleware=[StreamCaps, AuthMiddleware, JsonBodiesOnly],
+        # Pages and fragments go gzipped (a board page: ~48 KB of HTML, ~7 KB on the wire); event streams never
+        # (a compressor holds frames back until its buffer fills, so live updates would arrive late).
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, minimum_size=1024, exclude_opt_key=NO_COMPRESSION
+        ),
         before_send=[add_security_headers, fix_allow_header],
         plugins=[HTMXPlugin()],
         request_class=HTMXRequest,

@@ -252,6 +252,11 @@ def render_markdown(text: str) -> Markup:
     return renderer.html(text)
 
 
+def all_ready(texts: Iterable[str]) -> bool:
+    """Whether every one of `texts` is rendered (so what shows it can be kept)."""
+    return all(not text or len(text) > MAX_CHARS or renderer.cache.get(text) is not None for text in texts)
+
+
 async def prepare(texts: Iterable[str], budget_s: float | None = None) -> None:
     """Render `texts` off the event loop before a page that shows them (see module docstring); wait at most
     `budget_s` (default: MC_MARKDOWN_BUDGET_S) before showing the slow ones as plain text."""

@@ -547,12 +547,17 @@ class RunFolder:
 
     def finish(self, now: str, stall_s: float) -> list[Run]:
         """The runs, each with its state as of `now` (a run with no event for `stall_s` seconds is stalled)."""
-        for run in self.runs:
+        return self.settle(self.runs, now, stall_s)
+
+    @staticmethod
+    def settle(runs: list[Run], now: str, stall_s: float) -> list[Run]:
+        """Each unfinished run's state as of `now`: running, or stalled after `stall_s` seconds without an event."""
+        for run in runs:
             header = run.header
             if not header.finished:
                 idle = seconds_between(header.last_ts, now)
                 header.state = "stalled" if idle is not None and idle > stall_s else "running"
-        return self.runs
+        return runs
 
 
 def _payload(event: WorkerEvent) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -14,6 +14,7 @@ from app.ingest import EventWriter
 from app.live import Broker, Poller
 from app.live_marks import LiveMarks
 from app.relay import RedisRelay
+from app.run_pages import RunPages
 from app.settings import Settings
 
 
@@ -36,6 +37,8 @@ class AppState:
     relay: RedisRelay | None
     # Identifier -> ticket row id for event posts (identifiers are never reused).
     ticket_ids: FragmentCache[int]
+    # Tickets' runs folded and rendered once per (ticket, last event): app/run_pages.py.
+    run_pages: RunPages = field(default_factory=RunPages)
 
 
 def app_state(request: Request[Any, Any, Any]) -> AppState:

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect
+from markupsafe import Markup
 
 from app import markdown, rules
 from app.columns import known_choices
@@ -73,6 +74,7 @@ class TimelineSection(msgspec.Struct, frozen=True):
 
     identifier: str
     entries: list[Entry]
+    run_html: dict[str, Markup]  # each run rendered (app/run_pages.py keeps them), by its key
     events: transcripts.Page
     all_url: str
     worker: str | None  # whom "Send to worker" reaches: the ticket's assignee (None: any worker)

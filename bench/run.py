@@ -37,9 +37,12 @@ import httpx
 
 from bench.client import Result, run_python, run_wrk, wrk_path, wrk_version
 from bench.server import (
+    LONG_RUN,
+    LONG_TICKET,
     ROOT,
     BenchSetupError,
     Server,
+    count_events,
     count_tickets,
     create_admin_token,
     get,
@@ -76,6 +79,8 @@ SCENARIOS = {
         # The path is found at run time: the Done column's real "Load more" link on the board.
         Scenario("load_more", LOAD_MORE, auth=True, headers={"HX-Request": "true"}),
         Scenario("ticket", "/ticket/MC-1", auth=True),
+        # With --events: a ticket whose run has 5,000 events (the page shows the newest 200 of them).
+        Scenario("ticket_long", f"/ticket/{LONG_TICKET}", auth=True),
         Scenario("overview", "/", auth=True),
     )
 }
@@ -117,6 +122,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--tickets", type=int, default=0, help="top the demo database up to N tickets (default: demo's only)"
     )
     parser.add_argument(
+        "--events",
+        type=int,
+        default=0,
+        help=f"top the database up to N worker events, {LONG_RUN:,} of them one run on {LONG_TICKET} (default: none)",
+    )
+    parser.add_argument(
         "--client",
         choices=("auto", "wrk", "python"),
         default="auto",
@@ -135,8 +146,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be positive")
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
-    if args.tickets < 0:
-        parser.error("--tickets cannot be negative")
+    if args.tickets < 0 or args.events < 0:
+        parser.error("--tickets and --events cannot be negative")
     return args
 
 
@@ -183,7 +194,7 @@ def print_header(
     print(f"fixture:  {fixture['demo']}")
     print(
         f"          tickets: {fixture['tickets']:,} in all, {fixture['added']:,} bulk-added;"
-        f" fixture ready in {fixture['setup_s']:.1f} s"
+        f" events: {fixture['events']:,}; fixture ready in {fixture['setup_s']:.1f} s"
     )
     print(f"client:   {settings['client']}")
     print(
@@ -296,12 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: preparing the fixture in {tmp} ...", file=sys.stderr, flush=True)
         try:
             began = time.perf_counter()
-            demo, added = prepare_database(db_path, args.tickets)
+            demo, added = prepare_database(db_path, args.tickets, args.events)
             fixture = {
                 "demo": demo,
                 "added": added,
                 "setup_s": time.perf_counter() - began,
                 "tickets": count_tickets(db_path),
+                "events": count_events(db_path),
             }
             token = create_admin_token(db_path)
         except (BenchSetupError, OSError, sqlite3.Error, subprocess.SubprocessError) as exc:

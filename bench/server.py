@@ -139,6 +139,57 @@ def locked_write(db_path: Path) -> Iterator[sqlite3.Connection]:
         os.close(lock_fd)
 
 
+LONG_TICKET = "MC-2"  # the ticket that gets a 5,000-event run when --events grows the database
+LONG_RUN = 5000
+CORPUS = ROOT / "tests" / "fixtures" / "stream_json" / "fix_failing_test.jsonl"
+
+
+def _corpus() -> list[tuple[str, str]]:
+    """The real-shaped run the tests use, as (type, payload JSON) per line (JSON lines only)."""
+    lines = [line for line in CORPUS.read_text().splitlines() if line.startswith("{")]
+    return [(json.loads(line)["type"], line) for line in lines]
+
+
+def _event_rows(conn: sqlite3.Connection, count: int, seed: int) -> Any:
+    """`count` events: LONG_RUN on LONG_TICKET (one run, the corpus's middle repeated), the rest a few to each
+    of many tickets, every one after its ticket's last seq."""
+    rng = random.Random(seed)
+    corpus = _corpus()
+    seqs = dict(conn.execute("SELECT t.id, coalesce(max(e.seq), 0) FROM tickets t "
+                             "LEFT JOIN ticket_events e ON e.ticket_id = t.id GROUP BY t.id"))  # fmt: skip
+    long_id = int(conn.execute("SELECT id FROM tickets WHERE identifier = ?", (LONG_TICKET,)).fetchone()[0])
+    middle = corpus[1:-1]
+    long_run = [corpus[0], *(middle[i % len(middle)] for i in range(LONG_RUN - 2)), corpus[-1]]
+    ticket_ids = [t for t in seqs if t != long_id]
+    now = datetime.now(UTC)
+    for n in range(count):
+        if n < min(count, LONG_RUN):
+            ticket_id, (kind, payload) = long_id, long_run[n]
+        else:
+            ticket_id, (kind, payload) = rng.choice(ticket_ids), rng.choice(middle)
+        seqs[ticket_id] += 1
+        yield ticket_id, seqs[ticket_id], kind, payload, stamp(now - timedelta(seconds=count - n)), "bench-worker"
+
+
+def add_events(db_path: Path, count: int, seed: int = 748) -> None:
+    """Bulk-insert `count` stream-json events in one transaction (no server may be running on the file)."""
+    with locked_write(db_path) as conn:
+        conn.executemany(
+            "INSERT INTO ticket_events (ticket_id, seq, event_type, payload_json, ts, worker)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            _event_rows(conn, count, seed),
+        )
+
+
+def count_events(db_path: Path) -> int:
+    """How many worker events the database holds."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM ticket_events").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def add_tickets(db_path: Path, count: int, prefix: str = "MC", seed: int = 747) -> None:
     """Bulk-insert `count` tickets in one transaction (no server may be running on the file)."""
     with locked_write(db_path) as conn:
@@ -150,12 +201,15 @@ def add_tickets(db_path: Path, count: int, prefix: str = "MC", seed: int = 747) 
         )
 
 
-def prepare_database(db_path: Path, tickets: int) -> tuple[str, int]:
-    """Fill a demo database and top it up to `tickets`; return (demo's summary line, tickets added)."""
+def prepare_database(db_path: Path, tickets: int, events: int = 0) -> tuple[str, int]:
+    """Fill a demo database and top it up to `tickets` and `events`; return (demo's summary line, tickets added)."""
     summary = run_mc("demo", "--db", str(db_path)).strip().splitlines()[-1]
     added = max(0, tickets - count_tickets(db_path))
     if added:
         add_tickets(db_path, added)
+    more = max(0, events - count_events(db_path))
+    if more:
+        add_events(db_path, more)
     return summary, added
 
 

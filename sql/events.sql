@@ -23,3 +23,7 @@ SELECT coalesce(max(CASE WHEN event_type = 'result' THEN seq + 1 ELSE seq END), 
 
 -- name: events_identifier(ticket_id)$
 SELECT identifier FROM tickets WHERE id = :ticket_id;
+
+-- name: events_last_seq(ticket_id)$
+-- A ticket's last seq (0: none): with it, a page knows whether its folded runs are still what it has.
+SELECT coalesce(max(seq), 0) FROM ticket_events WHERE ticket_id = :ticket_id;

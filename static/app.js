@@ -480,8 +480,32 @@ htmx.onLoad((root) => {
 
 /* ---------- drag and drop (mouse and touch) with SortableJS ---------- */
 
+// SortableJS is fetched the first time a board is shown (other pages never load it); the page names the
+// file by its content hash, so the browser keeps it for good after that.
+let sortableLoading = null;
+
+function withSortable(then) {
+  if (typeof Sortable !== "undefined") { then(); return; }
+  const src = document.body.dataset.sortableSrc;
+  if (!src) return;
+  if (!sortableLoading) {
+    sortableLoading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.append(script);
+    });
+  }
+  sortableLoading.then(then, () => { sortableLoading = null; });
+}
+
 htmx.onLoad((root) => {
-  if (typeof Sortable === "undefined") return;
+  if (!(root.matches?.("ol.cards, #board-columns") || root.querySelector?.("#board-columns ol.cards"))) return;
+  withSortable(() => makeSortable(root));
+});
+
+function makeSortable(root) {
   const lists = root.matches?.("ol.cards") ? [root] : Array.from(root.querySelectorAll?.("#board-columns ol.cards, ol.cards[data-status]") || []);
   for (const list of lists) {
     if (list.sortable || !list.closest("#board-columns")) continue;
@@ -507,7 +531,7 @@ htmx.onLoad((root) => {
       },
     });
   }
-});
+}
 
 /* ---------- phone: the tab of the column in view is marked ---------- */
 

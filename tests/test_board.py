@@ -68,7 +68,7 @@ def test_thirty_cards_then_load_more_pages_through_the_rest_without_duplicates(h
     pages = 1
     while url:
         fragment = harness.client.get(url, headers=HTMX)
-        assert fragment.status_code == 200 and fragment.headers["vary"] == "HX-Request"
+        assert fragment.status_code == 200 and fragment.headers["vary"].startswith("HX-Request")
         items = soup(fragment.text).select("li.card")
         seen += [li["id"].removeprefix("card-") for li in items]
         link = soup(fragment.text).select_one("li.more a")

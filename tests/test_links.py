@@ -64,7 +64,7 @@ def test_an_htmx_link_returns_the_relationships_section(harness: Harness) -> Non
     csrf = harness.login()
     a, b = harness.ticket("A"), harness.ticket("B")
     response = link(harness, csrf, a, "blocks", b.lower(), **HTMX)
-    assert response.status_code == 200 and response.headers["vary"] == "HX-Request"
+    assert response.status_code == 200 and response.headers["vary"].startswith("HX-Request")
     section = soup(response.text).select_one("section#relationships")
     assert section is not None and soup(response.text).find("html") is None
     assert section.select_one("li.link-item a")["href"] == f"/ticket/{b}"

@@ -226,7 +226,7 @@ def test_send_to_worker_with_htmx_appends_the_message_to_the_conversation(harnes
     response = harness.client.post(
         f"/ticket/{ident}/queue", data={"body": "Anyone?"}, headers={**HTMX, "X-CSRF-Token": csrf}
     )
-    assert response.status_code == 201 and response.headers["Vary"] == "HX-Request"
+    assert response.status_code == 201 and response.headers["Vary"].startswith("HX-Request")
     html = soup(response.text)
     [sent] = html.select("li.sent")  # the composer's form appends its answers to #timeline
     assert "Sent to any worker" in sent.get_text() and sent.select_one(".badge").get_text() == "queued"

@@ -14,6 +14,7 @@ from app.run_frames import folder_at, run_frame
 from app.run_view import RunFolder, Tool, fold
 from app.store import events as event_store
 from app.store import queries, tickets
+from app.store import transcripts as transcripts_store
 from app.store.events import WorkerEvent
 from tests.conftest import Harness, soup
 
@@ -319,3 +320,25 @@ def test_the_conversation_puts_comments_messages_and_runs_in_the_order_they_happ
     assert [li["class"][0] for li in entries] == ["comment", "run", "sent"]
     assert not entries[1].select_one("details.run-fold").has_attr("open"), "a finished run is folded"
     assert page.select_one("#timeline ~ form.composer") is not None, "the composer comes after, at the bottom"
+
+
+def test_a_second_view_reuses_the_fold_and_a_new_event_shows_at_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.login()
+    ident = harness.ticket("Viewed often")
+    add_events(harness, ident, [say("first")])
+    first = harness.client.get(f"/ticket/{ident}").text
+    reads: list[int] = []
+    original = transcripts_store.list_events
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(transcripts_store, "list_events", counting)
+    assert harness.client.get(f"/ticket/{ident}").text == first
+    assert reads == [], "nothing new: the runs come from the fold kept for this last seq"
+    add_events(harness, ident, [say("second")], first=2)
+    again = soup(harness.client.get(f"/ticket/{ident}").text)
+    assert reads == [1] and again.select_one("#ev-2 .prose").get_text(strip=True) == "second"

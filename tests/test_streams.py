@@ -80,8 +80,9 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 def test_a_stream_replays_then_goes_live_and_text_arrives_whole(live: Live) -> None:
     live.post({"type": "system"}, {"type": "user"})
-    stream = live.stream("/api/v1/tickets/MC-1/stream?after=1")
+    stream = live.stream("/api/v1/tickets/MC-1/stream?after=1", **{"Accept-Encoding": "gzip"})
     assert stream.status == 200 and stream.headers["content-type"].startswith("text/event-stream")
+    assert "content-encoding" not in stream.headers, "a compressor would hold frames back"
     [replayed] = stream.events(1, kind="ticket_event")
     assert replayed.id == "2" and 'id="ev-2"' in replayed.data
     tricky = "first line\n\ndata: not a field\r\nsecond\rthird"

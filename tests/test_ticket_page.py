@@ -122,7 +122,7 @@ def test_an_htmx_edit_puts_the_new_header_and_properties_in_place(
     csrf = harness.login()
     ident = harness.ticket("Before", tags=["bug"])
     response = harness.client.post(f"/ticket/{ident}/edit", data={field: value}, headers={**HTMX, "X-CSRF-Token": csrf})
-    assert response.status_code == 200 and response.headers["vary"] == "HX-Request"
+    assert response.status_code == 200 and response.headers["vary"].startswith("HX-Request")
     fragment = soup(response.text)
     assert fragment.find("html") is None
     assert fragment.select_one("header#ticket-header")["hx-swap-oob"] == "true"

@@ -28,9 +28,11 @@ from app.state import AppState, app_state
 from app.store import events as event_store
 
 REPLAY_PAGE = 500
-# Each route's bucket of stream slots (app/caps.py refuses at the door when it is full).
-STREAMS: dict[str, Any] = {"stream": "streams"}
-TAILS_WHEN_FOLLOWING: dict[str, Any] = {"stream": "tails", "stream_when": "follow"}
+# A route option that keeps a response out of the compression middleware (app/main.py): streams.
+NO_COMPRESSION = "no_compression"
+# Each route's bucket of stream slots (app/caps.py refuses at the door when it is full), and no compression.
+STREAMS: dict[str, Any] = {"stream": "streams", NO_COMPRESSION: True}
+TAILS_WHEN_FOLLOWING: dict[str, Any] = {"stream": "tails", "stream_when": "follow", NO_COMPRESSION: True}
 
 
 LastEventId = Annotated[

@@ -11,16 +11,13 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from app import markdown
-from app.clock import stamp
 from app.composer import CommentForm, composer_text
 from app.edits import Edit, EditForm, parse_edit
 from app.htmx import refuse, render, wants_fragment
 from app.lookup import find_ticket
 from app.rules import RuleBroken, check_description
-from app.run_view import fold, markdown_of
 from app.state import app_state
-from app.store import events as event_store
-from app.store import tickets, transcripts
+from app.store import tickets
 from app.templates import render_html
 from app.ticket_sections import (
     ContextSection,
@@ -35,9 +32,6 @@ from app.ticket_sections import (
     swap_or_back,
     timeline,
 )
-
-# The newest this many messages and events come with the page; `?messages=all` / `?events=all` shows the rest.
-SHOWN = 200
 
 
 class TicketPage(msgspec.Struct, frozen=True):
@@ -68,14 +62,11 @@ async def ticket_page(
     mc = app_state(request)
     db = mc.db
     ticket = await find_ticket(request, identifier)
-    done, done_page = await transcripts.list_events(db, ticket.id, None if events == "all" else SHOWN)
+    shown = await mc.run_pages.shown(db, ticket.id, events == "all", mc.settings.run_stall_s)
     comments = await tickets.list_comments(db, ticket.id)
-    started_at = await event_store.run_start(db, ticket.id, done[0].seq) if done else None
-    runs = fold(done, stamp(), mc.settings.run_stall_s, started_at)
     sent, sent_total = await sent_to_workers(ticket, db)
-    await markdown.prepare(
-        [ticket.description, *(c.body for c in comments), *markdown_of([i for run in runs for i in run.items])]
-    )
+    await markdown.prepare([ticket.description, *(c.body for c in comments)])
+    run_html = {run.header.key: await mc.run_pages.html(ticket.id, ticket.identifier, run) for run in shown.runs}
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
         ticket=ticket,
@@ -84,12 +75,13 @@ async def ticket_page(
         context=await context_section(request, ticket),
         conversation=TimelineSection(
             identifier=ticket.identifier,
-            entries=timeline(comments, sent, runs),
-            events=done_page,
+            entries=timeline(comments, sent, shown.runs),
+            run_html=run_html,
+            events=shown.events,
             all_url=page_url(ticket.identifier, "conversation"),
             worker=ticket.assigned_to,
             sent_total=sent_total,
-            stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={done[-1].seq if done else 0}",
+            stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
             stall_s=mc.settings.run_stall_s,
             can_write=can_write(request),
         ),

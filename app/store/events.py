@@ -60,3 +60,9 @@ async def identifier_of(db: Database, ticket: int) -> str | None:
     async with db.read() as conn:
         found = await queries.events_identifier(conn, ticket_id=ticket)
     return str(found) if found is not None else None
+
+
+async def last_seq(db: Database, ticket: int) -> int:
+    """The ticket's last seq (0 when it has no events)."""
+    async with db.read() as conn:
+        return int(await queries.events_last_seq(conn, ticket_id=ticket))

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from app.clock import stamp
-from bench.live.load import compact, count_events, drive_get, drive_post, last_seqs, post, stream_json_event
+from bench.live.load import compact, drive_get, drive_post, last_seqs, post, stream_json_event
 from bench.live.plan import BATCH, INGEST_TARGET, Line, Plan, Trouble, fmt_ms, fmt_rate, progress
-from bench.server import ROOT, Server
+from bench.server import ROOT, Server, count_events
 
 
 def single_body() -> str:

@@ -27,15 +27,6 @@ def last_seqs(db_path: Path) -> dict[str, int]:
     return {identifier: int(seq) for identifier, seq in rows}
 
 
-def count_events(db_path: Path) -> int:
-    """How many events are stored (read-only)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute("SELECT count(*) FROM ticket_events").fetchone()[0])
-    finally:
-        conn.close()
-
-
 def post(url: str, token: str, body: str) -> tuple[int, bytes]:
     """One POST with httpx; (status, body)."""
     response = httpx.post(

@@ -196,6 +196,7 @@ def test_the_ticket_page_saves_fields_as_they_change_and_answers_its_keys(
     """Properties save on change and say so; 1-4, [ ], m+digit, a, e, r and Esc work on the ticket page."""
     href = first_card_href(page)
     page.goto(href)
+    assert page.evaluate("() => typeof Sortable") == "undefined", "the drag library is for the board only"
     expect(page.locator(".props-save")).to_be_hidden()  # each field saves itself: no Save needed
     page.select_option("#edit-priority", "2")
     expect(page.locator("#saved-priority")).to_have_text("Saved")
