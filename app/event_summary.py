@@ -92,7 +92,7 @@ def _summarise_block(block: dict[str, Any], voice: str) -> tuple[str, str]:
     if kind == "tool_use":
         return f"{block.get('name') or 'tool'}: {summarise_input(block.get('input'))}".rstrip(": "), "tool"
     if kind == "tool_result":
-        text = _result_text(block.get("content"))
+        text = result_text(block.get("content"))
         line = first_line(text) or "(no output)"
         return ("error: " + line, "error") if block.get("is_error") else (line, "output")
     return one_line(str(kind or "")), "system"
@@ -112,10 +112,15 @@ def summarise_input(tool_input: Any) -> str:
     return one_line(json.dumps(tool_input, ensure_ascii=False), 120)
 
 
-def _result_text(content: Any) -> str:
-    """A tool result's text: a string, or the text blocks of a list."""
+def result_text(content: Any) -> str:
+    """A tool result's text: a string, or the text blocks of a list (images and others named)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
-    return ""
+        parts = []
+        for block in content:
+            if isinstance(block, dict):
+                kind = block.get("type")
+                parts.append(str(block.get("text", "")) if kind == "text" else f"[{kind or 'block'}]")
+        return "\n".join(parts)
+    return "" if content is None else json.dumps(content, ensure_ascii=False)

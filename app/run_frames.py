@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from app import markdown
 from app.db import Database
-from app.run_view import Change, Run, RunFolder, markdown_of
+from app.run_view import Change, RunFolder, markdown_of
 from app.sse import sse_frame
 from app.store import events as event_store
 from app.store.events import WorkerEvent
@@ -68,12 +68,3 @@ class RunFrames:
             return kept
         identifier = kept[0] if kept else await event_store.identifier_of(self.db, event.ticket_id) or ""
         return identifier, await folder_at(self.db, event.ticket_id, event.seq - 1)
-
-    def forget(self, ticket: int) -> None:
-        """Drop a ticket's run (the ticket is gone)."""
-        self._runs.pop(ticket, None)
-
-
-def new_run(change: Change) -> Run:
-    """The run a frame starts, holding just this event's items."""
-    return Run(change.run.header, change.added)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from app.event_summary import summarise_input
+from app.event_summary import result_text, summarise_input
 from app.store.events import WorkerEvent
 from app.text import first_line, one_line
 
@@ -267,23 +267,7 @@ def _cut(text: str, lines: int = OUTPUT_LINES, chars: int = OUTPUT_CHARS) -> tup
     """`text` cut to `lines` lines and `chars` characters: (shown, total lines, cut)."""
     all_lines = text.splitlines()
     shown = "\n".join(all_lines[:lines])
-    if len(shown) > chars:
-        shown = shown[:chars]
-    return shown, len(all_lines), shown != text.rstrip("\n") and len(shown) < len(text.rstrip("\n"))
-
-
-def result_text(content: Any) -> str:
-    """A tool result's text: a string, or the text blocks of a list (images and others named)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, dict):
-                kind = block.get("type")
-                parts.append(str(block.get("text", "")) if kind == "text" else f"[{kind or 'block'}]")
-        return "\n".join(parts)
-    return "" if content is None else json.dumps(content, ensure_ascii=False)
+    return shown[:chars], len(all_lines), len(all_lines) > lines or len(shown) > chars
 
 
 def edit_diff(name: str, tool_input: dict[str, Any]) -> tuple[list[DiffLine], bool]:
@@ -426,7 +410,7 @@ class RunFolder:
     def _items(self, event: WorkerEvent, payload: Any, header: RunHeader, change: Change) -> list[Item]:
         seq, ts, anchor = event.seq, event.ts, f"ev-{event.seq}"
         if not isinstance(payload, dict):
-            return [Raw(seq, ts, anchor, event_type=event.event_type, json_text=_raw_text(event.payload_json))]
+            return [Raw(seq, ts, anchor, event_type=event.event_type, **_raw(event.payload_json))]
         kind = payload.get("type")
         if kind == "system":
             if payload.get("subtype") == "init":
@@ -575,10 +559,6 @@ def _raw(payload_json: str) -> dict[str, Any]:
     except RecursionError:  # stored before ingest refused deep nesting: say so, never break the page
         return {"json_text": "(payload nested too deeply to show)", "cut": False}
     return {"json_text": text[:RAW_CHARS], "cut": len(text) > RAW_CHARS}
-
-
-def _raw_text(payload_json: str) -> str:
-    return _raw(payload_json)["json_text"]
 
 
 def fold(events: list[WorkerEvent], now: str, stall_s: float, started_at: int | None = None) -> list[Run]:

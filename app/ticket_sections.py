@@ -79,6 +79,7 @@ class TimelineSection(msgspec.Struct, frozen=True):
     all_url: str
     worker: str | None  # whom "Send to worker" reaches: the ticket's assignee (None: any worker)
     sent_total: int
+    sent_shown: int
     stream_url: str = ""
     stall_s: int = 600  # a running run with no event for this long reads "stalled"
     can_write: bool = False

@@ -11,10 +11,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from app import markdown
+from app.event_summary import result_text
 from app.htmx import render
 from app.lookup import find_ticket
 from app.params import Seq
-from app.run_view import result_text
 from app.state import app_state
 from app.store import events as event_store
 

@@ -65,7 +65,7 @@ async def ticket_page(
     shown = await mc.run_pages.shown(db, ticket.id, events == "all", mc.settings.run_stall_s)
     comments = await tickets.list_comments(db, ticket.id)
     sent, sent_total = await sent_to_workers(ticket, db)
-    await markdown.prepare([ticket.description, *(c.body for c in comments)])
+    await markdown.prepare([c.body for c in comments])  # (the description: header_section)
     run_html = {run.header.key: await mc.run_pages.html(ticket.id, ticket.identifier, run) for run in shown.runs}
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
@@ -81,6 +81,7 @@ async def ticket_page(
             all_url=page_url(ticket.identifier, "conversation"),
             worker=ticket.assigned_to,
             sent_total=sent_total,
+            sent_shown=len(sent),
             stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
             stall_s=mc.settings.run_stall_s,
             can_write=can_write(request),
