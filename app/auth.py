@@ -77,9 +77,21 @@ class LoginRateLimiter:
         return window
 
 
-async def _send_json(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def _send_json(
+    send: Send,
+    status: int,
+    detail: str,
+    extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    scope: Scope | None = None,
+) -> None:
     body = msgspec.json.encode({"status_code": status, "detail": detail})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    if scope is not None and scope["type"] == "websocket":
+        # A refused WebSocket handshake: a close before accepting, which the server answers with a 403 (uvicorn
+        # takes a denial response too, but then logs an error for every refusal).
+        close: Any = {"type": "websocket.close", "code": 1008, "reason": detail[:120]}
+        await send(close)
+        return
     start: Any = {"type": "http.response.start", "status": status, "headers": headers}
     await send(start)
     end: Any = {"type": "http.response.body", "body": body}
@@ -160,10 +172,10 @@ class AuthMiddleware:
             await self._deny_anonymous(scope, send, path)
             return
         if principal.scope == "read" and method not in SAFE_METHODS:
-            await _send_json(send, 403, "This token can only read: writes need a worker or admin token.")
+            await _send_json(send, 403, "This token can only read: writes need a worker or admin token.", scope=scope)
             return
         if principal.scope == "worker" and not worker_allowed(scope):
-            await _send_json(send, 403, "Worker tokens may only call the worker APIs.")
+            await _send_json(send, 403, "Worker tokens may only call the worker APIs.", scope=scope)
             return
         if principal.csrf_token is not None and method not in SAFE_METHODS:
             checked = await self._check_csrf(scope, receive, principal.csrf_token)
@@ -193,6 +205,7 @@ class AuthMiddleware:
                 401,
                 "Authentication required: send Authorization: Bearer <token>.",
                 [(b"www-authenticate", b'Bearer realm="mission-control"')],
+                scope,
             )
             return
         query = scope.get("query_string", b"").decode("latin-1")

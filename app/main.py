@@ -19,6 +19,7 @@ from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 
 from app import ROOT, markdown
+from app.agent_session import Sessions
 from app.apierrors import client_error
 from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
@@ -33,7 +34,22 @@ from app.openapi import ApiDocument
 from app.params import StaticFileSystem
 from app.reaper import Reaper
 from app.relay import RedisRelay
-from app.routes import api, board, create, events, health, links, login, pages, palette, queue, runs, stream, tickets
+from app.routes import (
+    api,
+    board,
+    create,
+    events,
+    health,
+    links,
+    login,
+    pages,
+    palette,
+    queue,
+    runs,
+    session,
+    stream,
+    tickets,
+)
 from app.routes.stream import NO_COMPRESSION
 from app.run_frames import RunFrames
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
@@ -53,6 +69,7 @@ ROUTES = [
     *palette.ROUTES,
     *tickets.ROUTES,
     *runs.ROUTES,
+    *session.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
     *queue.ROUTES,
@@ -150,6 +167,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         relay=RedisRelay(settings.redis_url, settings.db_path, poller.wake) if settings.redis_url else None,
     )
 
+    mc.sessions = Sessions(settings, mc.writer, session.announce(mc))
     # A run started, moved on or ended, or a worker came or went: the board's live marks are read afresh.
     broker.on_news.append(lambda kind: mc.live.expire() if kind in ("run", "worker") else None)
     relay = mc.relay
@@ -178,6 +196,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             database.on_commit = None
             await relay.stop()
         await housekeeper.stop()
+        await mc.sessions.stop_all()  # each session's end is stored before the writer stops
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting
         await mc.broker.stop()

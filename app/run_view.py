@@ -28,7 +28,7 @@ DIFF_LINES = 300  # an edit's diff shows this many lines inline
 RAW_CHARS = 4_000  # an unknown event's JSON shown inline
 TEXT_CHARS = 20_000  # assistant text rendered inline (markdown); longer text is cut with a link to all of it
 
-RunState = Literal["running", "finished", "failed", "stalled"]
+RunState = Literal["running", "finished", "failed", "stalled", "stopped"]
 ToolState = Literal["running", "ok", "error"]
 
 # Which view a tool's call and result get, by the tool's name (Claude Code's tools; others are "other").
@@ -189,6 +189,21 @@ class Note(Item):
     text: str = ""
 
 
+class SessionEnd(Item):
+    """The end of an interactive session (app/agent_session.py): why, the agent's exit status, and for a
+    crash the tail of what it wrote on stderr."""
+
+    kind: ClassVar[str] = "session_end"
+    reason: str = ""
+    exit_code: int | None = None
+    stderr: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        """The agent died on its own with a bad status."""
+        return self.reason == "crashed"
+
+
 class Raw(Item):
     """An event of a type this view does not know: shown as its JSON, never dropped."""
 
@@ -221,6 +236,9 @@ class RunHeader(msgspec.Struct):
     tool_calls: int = 0
     edits: int = 0
     errors: int = 0
+    # Each run of a test suite (a Bash call of pytest, npm test, go test …) as it came out: "passing" or
+    # "failing", in order (what the activity feed tells: "tests failing → passing").
+    tests: list[str] = []
     state: RunState = "running"
     partial: bool = False  # the page shows only the run's newest events
 
@@ -307,6 +325,15 @@ def _todos(tool_input: dict[str, Any]) -> list[Todo]:
     ]
 
 
+# A command that runs a test suite: pytest, unittest, tox/nox, npm/yarn/pnpm test, jest, vitest, go test,
+# cargo test, mvn test, gradle test, rspec, phpunit, make test or check.
+TEST_COMMAND = re.compile(
+    r"\b(pytest|py\.test|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest)\b"
+    r"|\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b|\b(go|cargo|mvn|gradle|dotnet|mix|swift)\s+test\b"
+    r"|\bmake\s+(test|check)\b"
+)
+
+
 def make_tool(seq: int, ts: str, anchor: str, block: dict[str, Any]) -> Tool:
     """A tool_use block as a running Tool item."""
     name = str(block.get("name") or "tool")
@@ -372,6 +399,7 @@ class RunFolder:
         self.last_seq = 0
         self._calls: dict[str, Tool] = {}  # the current run's calls by their id, to pair results with
         self._messages: set[str] = set()  # the current run's message ids (usage repeats per block)
+        self._agent_spoke = False  # whether the current run holds anything but the person's messages
 
     @property
     def current(self) -> Run | None:
@@ -385,6 +413,7 @@ class RunFolder:
             self.runs = []
         self.runs.append(run)
         self._calls, self._messages = {}, set()
+        self._agent_spoke = False
         return run
 
     def add(self, event: WorkerEvent) -> Change:
@@ -393,13 +422,21 @@ class RunFolder:
         payload = _payload(event)
         kind = payload.get("type") if isinstance(payload, dict) else None
         run = self.current
-        new_run = run is None or run.header.finished or (kind == "system" and payload.get("subtype") == "init")
+        subtype = payload.get("subtype") if isinstance(payload, dict) else None
+        # A session's end (a `result` of its own) belongs to the run it ended, even one that had finished its turn.
+        ends_session = kind == "result" and subtype == "session_end"
+        # An agent's init starts a run, unless all the run has so far is the person's messages (a session's
+        # agent starts up after the first message is stored): the init joins them.
+        starts = kind == "system" and subtype == "init" and self._agent_spoke
+        new_run = run is None or (run.header.finished and not ends_session) or starts
+        person = kind == "user" and not event.worker
         if new_run:
             run = self._start_run(event)
         assert run is not None
         run.header.last_seq, run.header.last_ts = event.seq, event.ts
         if event.worker:
             run.header.worker = event.worker
+        self._agent_spoke = self._agent_spoke or not person
         change = Change(run, new_run, [], [])
         for item in self._items(event, payload, run.header, change):
             change.added.append(item)
@@ -435,6 +472,8 @@ class RunFolder:
             text = payload.get("message") or payload.get("text") or ""
             return [Note(seq, ts, anchor, label=label, text=one_line(str(text), 500))]
         if kind == "result":
+            if payload.get("subtype") == "session_end":
+                return [self._session_end(seq, ts, anchor, payload, header)]
             return [self._finish(seq, ts, anchor, payload, header)]
         if kind in ("assistant", "user"):
             return self._message(seq, ts, anchor, kind, payload, header, change)
@@ -459,6 +498,21 @@ class RunFolder:
         result = payload.get("result")
         return Finish(seq, ts, anchor, subtype=subtype, is_error=is_error, text=str(result or ""))
 
+    def _session_end(self, seq: int, ts: str, anchor: str, payload: dict[str, Any], header: RunHeader) -> SessionEnd:
+        code = payload.get("exit_code")
+        end = SessionEnd(
+            seq,
+            ts,
+            anchor,
+            reason=str(payload.get("reason") or "exited"),
+            exit_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+            stderr=str(payload.get("stderr") or "")[-OUTPUT_CHARS:],
+        )
+        if not header.finished:  # ended in the middle of a turn
+            header.finished, header.failed, header.outcome = True, end.is_error, end.reason
+            header.state = "failed" if end.is_error else "stopped"
+        return end
+
     def _message(
         self, seq: int, ts: str, anchor: str, kind: str, payload: dict[str, Any], header: RunHeader, change: Change
     ) -> list[Item]:
@@ -467,6 +521,8 @@ class RunFolder:
             return [Raw(seq, ts, anchor, event_type=kind, **_raw(json.dumps(payload)))]
         if kind == "assistant":
             self._count_usage(message, header)
+            # A session's later turns have no init of their own: each assistant message names its model.
+            header.model = header.model or str(message.get("model") or "")
         content = message.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
         items: list[Item] = []
@@ -523,6 +579,8 @@ class RunFolder:
             if call is None:  # its call is not in this run (or never came): the result stands alone
                 return Tool(seq, ts, anchor, name="tool result", headline="", outcome=outcome)
             call.outcome = outcome
+            if call.view == "bash" and TEST_COMMAND.search(call.command):
+                header.tests.append("failing" if outcome.is_error else "passing")
             change.completed.append(call)
             return None
         if kind == "image":

@@ -277,6 +277,8 @@ def serve(settings: Settings, workers: int, quiet: bool) -> None:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        # A session's socket takes one message to the agent (and its JSON) at most; uvicorn's default is 16 MB.
+        ws_max_size=settings.session_message_bytes + 16_384,
         server_header=False,
         log_config=log_config(),
         log_level="warning" if quiet else "info",

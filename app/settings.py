@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -94,6 +95,23 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     worker_offline_s: Annotated[int, msgspec.Meta(ge=10, le=604_800)] = 3_600
     # A run with no event for this many seconds, and no result, reads "stalled" (its worker may be gone).
     run_stall_s: Annotated[int, msgspec.Meta(ge=10, le=86_400)] = 600
+    # The agent a ticket's interactive session runs (its stdin and stdout in stream-json), split like a shell
+    # line and never taken from the browser, e.g. "claude -p --input-format stream-json --output-format
+    # stream-json --verbose"; empty: no sessions (the ticket page says how to turn them on).
+    agent_command: str = ""
+    # Where a session's agent runs; "{ticket}" in it becomes the ticket's identifier (that folder is made when
+    # missing). Empty: <data_dir>/work/<identifier>.
+    workdir: str = ""
+    # The worker name a session's events are stored under (Team lists it).
+    agent_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "agent"
+    # Sessions running at once in one server process; past it, starting one says so.
+    session_max: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    # A session with nothing said either way for this long is ended.
+    session_idle_s: Annotated[float, msgspec.Meta(gt=0, le=604_800)] = 1_800
+    # Stop sends SIGTERM, then SIGKILL after this many seconds.
+    session_stop_grace_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 5
+    # The most one message to an agent may hold, in bytes (of its UTF-8).
+    session_message_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_048_576)] = 65_536
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.
@@ -183,7 +201,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("MC_WORKER_OFFLINE_S must be longer than MC_WORKER_STALE_S")
     parse_trusted_proxies(settings.trusted_proxies)
     parse_wip_limits(settings.wip_limits)
+    agent_argv(settings.agent_command)
     return settings
+
+
+def agent_argv(command: str) -> list[str]:
+    """MC_AGENT_COMMAND as the program and its arguments (split as a shell would, but run without one)."""
+    try:
+        return shlex.split(command)
+    except ValueError as exc:
+        raise SettingsError(f"MC_AGENT_COMMAND cannot be split into words: {exc}") from None
 
 
 def parse_trusted_proxies(text: str) -> list[str]:

@@ -19,3 +19,17 @@ def sse_frame(event: str, data: str, event_id: int | None = None) -> bytes:
 def tail_frame(line: str, seq: int) -> bytes:
     """An event as a line of the log tail (`event: line`, the seq as its id)."""
     return sse_frame("line", line, seq)
+
+
+def read_sse_frame(frame: bytes) -> tuple[str, int | None, str]:
+    """One message made by sse_frame back as (event, id, data): for a WebSocket that forwards a stream's frames."""
+    event, event_id, data = "message", None, []
+    for line in frame.decode().split("\n"):
+        name, _, value = line.partition(": ")
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id" and value.isdigit():
+            event_id = int(value)
+    return event, event_id, "\n".join(data)

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 
+from app.agent_session import Sessions
 from app.auth import LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
 from app.db import Database
@@ -15,6 +16,7 @@ from app.live import Broker, Poller
 from app.live_marks import LiveMarks
 from app.relay import RedisRelay
 from app.run_pages import RunPages
+from app.run_view import RunHeader
 from app.settings import Settings
 
 
@@ -39,6 +41,10 @@ class AppState:
     ticket_ids: FragmentCache[int]
     # Tickets' runs folded and rendered once per (ticket, last event): app/run_pages.py.
     run_pages: RunPages = field(default_factory=RunPages)
+    # Runs summed up for the activity feed, by (ticket, seq): app/activity.py.
+    run_headers: FragmentCache[RunHeader] = field(default_factory=lambda: FragmentCache(1024))
+    # Tickets' interactive sessions running in this process (app/agent_session.py); made once the state is.
+    sessions: Sessions = field(init=False)
 
 
 def app_state(request: Request[Any, Any, Any]) -> AppState:

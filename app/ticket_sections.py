@@ -14,6 +14,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app import markdown, rules
+from app.agent_session import SessionStatus
 from app.columns import known_choices
 from app.db import Database
 from app.frame import frame_for
@@ -80,6 +81,8 @@ class TimelineSection(msgspec.Struct, frozen=True):
     worker: str | None  # whom "Send to worker" reaches: the ticket's assignee (None: any worker)
     sent_total: int
     sent_shown: int
+    session: SessionStatus | None = None  # the ticket's interactive session (app/agent_session.py)
+    last_seq: int = 0  # the newest event shown (the stream and the session's socket go on after it)
     stream_url: str = ""
     stall_s: int = 600  # a running run with no event for this long reads "stalled"
     can_write: bool = False

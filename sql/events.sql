@@ -16,10 +16,20 @@ SELECT rowid, ticket_id, seq, event_type, payload_json, ts, worker
  ORDER BY seq;
 
 -- name: events_run_start(ticket_id, seq)$
--- Where the run holding event :seq began: its init, or the event after the last result before it (1: none).
-SELECT coalesce(max(CASE WHEN event_type = 'result' THEN seq + 1 ELSE seq END), 1) FROM ticket_events
- WHERE ticket_id = :ticket_id AND seq <= :seq AND event_type IN ('system', 'result')
-   AND ((event_type = 'result' AND seq < :seq) OR json_extract(payload_json, '$.subtype') = 'init');
+-- Where the run holding event :seq began (1: none): after the last result before it, or at a later `init`, unless
+-- all that came between them was the person's messages (an interactive session stores the person's first message
+-- before its agent starts up: that `init` joins the run the message began). As app/run_view.py folds.
+WITH mark AS (
+  SELECT coalesce(max(CASE WHEN event_type = 'result' THEN seq + 1 ELSE seq END), 1) AS at_init,
+         coalesce(max(CASE WHEN event_type = 'result' THEN seq + 1 END), 1) AS after_result
+    FROM ticket_events
+   WHERE ticket_id = :ticket_id AND seq <= :seq AND event_type IN ('system', 'result')
+     AND ((event_type = 'result' AND seq < :seq) OR json_extract(payload_json, '$.subtype') = 'init'))
+SELECT CASE WHEN EXISTS (SELECT 1 FROM ticket_events
+                          WHERE ticket_id = :ticket_id AND seq >= after_result AND seq < at_init
+                            AND NOT (event_type = 'user' AND worker IS NULL))
+            THEN at_init ELSE after_result END
+  FROM mark;
 
 -- name: events_identifier(ticket_id)$
 SELECT identifier FROM tickets WHERE id = :ticket_id;

@@ -48,21 +48,22 @@ INSERT INTO heartbeats (worker, ticket_id, status, detail)
 VALUES (:worker, (SELECT id FROM tickets WHERE identifier = :ticket_identifier), :status, :detail);
 
 -- name: ops_recent_activity(limit)
--- The feed: newest comments, worker events and new tickets, each branch cut to :limit by its own index.
-SELECT kind, at, identifier, title, actor, summary FROM (
+-- The feed: newest comments, runs and new tickets, each branch cut to :limit by its own index. A run is one item,
+-- as of the last event its worker sent (worker_activity: one row per worker and ticket, kept by the writer).
+SELECT kind, at, identifier, title, actor, summary, ticket_id, seq FROM (
   SELECT * FROM (
     SELECT 'comment' AS kind, c.created_at AS at, t.identifier, t.title, c.author AS actor,
-           substr(c.body, 1, 240) AS summary
+           substr(c.body, 1, 240) AS summary, t.id AS ticket_id, 0 AS seq
       FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id
      ORDER BY c.id DESC LIMIT :limit)
   UNION ALL
   SELECT * FROM (
-    SELECT 'event', e.ts, t.identifier, t.title, 'worker', e.event_type
-      FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
-     ORDER BY e.id DESC LIMIT :limit)
+    SELECT 'run', a.last_at, t.identifier, t.title, a.worker, a.last_type, t.id, a.last_seq
+      FROM worker_activity a JOIN tickets t ON t.id = a.ticket_id
+     ORDER BY a.last_at DESC LIMIT :limit)
   UNION ALL
   SELECT * FROM (
-    SELECT 'created', t.created_at, t.identifier, t.title, coalesce(t.assigned_to, ''), t.status
+    SELECT 'created', t.created_at, t.identifier, t.title, coalesce(t.assigned_to, ''), t.status, t.id, 0
       FROM tickets t ORDER BY t.id DESC LIMIT :limit)
 )
 ORDER BY at DESC

@@ -427,11 +427,8 @@ document.addEventListener("htmx:afterRequest", (event) => {
   }
 });
 
-// htmx does not swap error responses: say what went wrong in a live region instead of failing silently.
-document.addEventListener("htmx:responseError", (event) => {
-  const xhr = event.detail.xhr;
-  let message = xhr.responseText || `Request failed (${xhr.status}).`;
-  try { message = JSON.parse(message).detail || message; } catch (_) { /* plain text */ }
+// Something went wrong that the person should know: said in a live region, gone after a few seconds.
+function showToast(message) {
   let toast = document.getElementById("toast");
   if (!toast) {
     toast = document.createElement("div");
@@ -442,7 +439,17 @@ document.addEventListener("htmx:responseError", (event) => {
   }
   toast.textContent = message.slice(0, 300);
   toast.hidden = false;
-  setTimeout(() => { toast.hidden = true; }, 6000);
+  clearTimeout(showToast.timer);
+  showToast.timer = setTimeout(() => { toast.hidden = true; }, 6000);
+}
+window.mcToast = showToast;
+
+// htmx does not swap error responses: say what went wrong in a live region instead of failing silently.
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  let message = xhr.responseText || `Request failed (${xhr.status}).`;
+  try { message = JSON.parse(message).detail || message; } catch (_) { /* plain text */ }
+  showToast(message);
 });
 
 // After a boosted navigation, move focus to the new page's main region so screen readers announce it.
@@ -482,22 +489,26 @@ htmx.onLoad((root) => {
 
 // SortableJS is fetched the first time a board is shown (other pages never load it); the page names the
 // file by its content hash, so the browser keeps it for good after that.
-let sortableLoading = null;
+const scriptsLoading = new Map();
+
+// A script the page names by its content hash, fetched once (the browser keeps it for good after that).
+function loadScript(src) {
+  if (!scriptsLoading.has(src)) {
+    scriptsLoading.set(src, new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => { scriptsLoading.delete(src); reject(); };
+      document.head.append(script);
+    }));
+  }
+  return scriptsLoading.get(src);
+}
 
 function withSortable(then) {
   if (typeof Sortable !== "undefined") { then(); return; }
   const src = document.body.dataset.sortableSrc;
-  if (!src) return;
-  if (!sortableLoading) {
-    sortableLoading = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.onload = resolve;
-      script.onerror = reject;
-      document.head.append(script);
-    });
-  }
-  sortableLoading.then(then, () => { sortableLoading = null; });
+  if (src) loadScript(src).then(then, () => {});
 }
 
 htmx.onLoad((root) => {
@@ -645,8 +656,27 @@ document.addEventListener("click", (event) => {
   if (following) showNewest();
 });
 
-document.addEventListener("htmx:sseMessage", () => {
+function followNewest() {
   if (following && followButton()) { showNewest(); lastScrollY = window.scrollY; }
+}
+document.addEventListener("htmx:sseMessage", followNewest);
+document.addEventListener("mc:frame", followNewest);
+
+// The conversation's frames come over the ticket's SSE stream and, while a session's socket is open, over
+// that too (static/session.js): each is applied once, by its seq (the timeline keeps the last one shown).
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  const message = event.detail;
+  const timeline = document.getElementById("timeline");
+  const seq = Number(message && message.lastEventId);
+  if (!timeline || message.type !== "ticket_event" || !seq) return;
+  if (seq <= Number(timeline.dataset.lastSeq || 0)) { event.preventDefault(); return; }
+  timeline.dataset.lastSeq = String(seq);
+});
+
+// A ticket page whose agent sessions are on talks to them over a socket: static/session.js, fetched then.
+htmx.onLoad(() => {
+  const section = document.querySelector("#conversation[data-session-socket]");
+  if (section && !section.mcSession) loadScript(section.dataset.sessionSrc).then(() => window.mcSession.attach(section), () => {});
 });
 
 // A result whose call is not on the page (it came before the events shown): add it to the newest run.

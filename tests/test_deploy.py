@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from app import ROOT
-from app.routes.events import MAX_BODY_BYTES
+from app.event_input import MAX_BODY_BYTES
 from app.settings import load_settings
 from app.sqlite import driver as sqlite3
 from tests.server import Server, free_port, start_server

@@ -14,6 +14,7 @@ import pytest
 from jinja2 import StrictUndefined, Undefined, UndefinedError
 
 from app import ROOT, templates
+from app.agent_session import SessionStatus
 from app.demo import fill_demo
 from app.run_view import RunFolder
 from app.store import events as event_store
@@ -66,12 +67,18 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
                {"type": "tool_use", "id": "w1", "name": "WebFetch", "input": {"url": "https://example.org"}},
                {"type": "tool_use", "id": "o1", "name": "mcp__notes__find", "input": {"q": "x"}}]}},
            {"type": "user", "message": {"content": "Please also run the linter."}},
-           {"type": "system", "subtype": "init", "model": "claude"}]  # fmt: skip
+           {"type": "system", "subtype": "init", "model": "claude"},
+           {"type": "result", "subtype": "session_end", "reason": "crashed", "exit_code": 3}]  # fmt: skip
     assert client.post(f"/api/v1/tickets/{busy}/events", json={"events": run}, headers=worker).status_code == 201
     folder = RunFolder()
     for event in harness.call(event_store.events_after, harness.db, 1, 0, 1000):
         change = folder.add(event)  # a live frame for every event: new runs, appended items, completed calls
         templates.render_html("fragments/run/change.html", change=change, identifier=busy)
+    for status in (  # the session bar as each state shows it (the harness runs no agent)
+        SessionStatus(busy, True, "claude", "running", waiting=True, pid=7, started_at="2026-11-30T12:00:00.000Z"),
+        SessionStatus(busy, True, "claude", "ended", reason="crashed", exit_code=3, ended_at="2026-11-30T12:01:00Z"),
+    ):
+        templates.render_html("fragments/ticket/session.html", s=status, can_write=True, frame=None)
     pages = [
         "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?events=all",
         f"/ticket/{busy}/events/3", "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test",

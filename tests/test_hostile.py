@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.routes.events import MAX_DEPTH
+from app.event_input import MAX_DEPTH
 from app.sqlite import driver as sqlite3
 from app.store import tickets
 from tests.conftest import Harness, bearer, text_of

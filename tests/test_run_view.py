@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.activity import story_of_tests
 from app.emit import to_event
 from app.run_frames import folder_at, run_frame
 from app.run_view import RunFolder, Tool, fold
@@ -289,6 +290,70 @@ async def test_a_replay_from_any_event_frames_exactly_what_the_live_path_framed(
     assert completed, "a result's frame puts its finished call in place"
 
 
+def prompt(text: str) -> dict[str, Any]:
+    """The person's message to a session's agent (stored with no worker)."""
+    return {"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": text}]}}
+
+
+INIT = {"type": "system", "subtype": "init", "model": "fake-agent-1"}
+DONE = {"type": "result", "subtype": "success", "num_turns": 1}
+
+
+def session_end(reason: str, code: int) -> dict[str, Any]:
+    return {"type": "result", "subtype": "session_end", "reason": reason, "exit_code": code,
+            "is_error": reason == "crashed", "stderr": "fatal: boom" if reason == "crashed" else ""}  # fmt: skip
+
+
+# Two sessions: the first message before the agent's init, a second turn, a stop after a finished turn; then a
+# message, the new agent's init, and a crash in the middle of its turn; then a turn stopped in its middle.
+SESSIONS: list[tuple[dict[str, Any], str | None]] = [
+    (prompt("hello"), None), (INIT, "agent"), (say("You said: hello"), "agent"), (DONE, "agent"),
+    (prompt("again"), None), (say("You said: again"), "agent"), (DONE, "agent"), (session_end("stopped", -15), "agent"),
+    (prompt("crash"), None), (INIT, "agent"), (say("Working"), "agent"), (session_end("crashed", 3), "agent"),
+    (prompt("hang"), None), (INIT, "agent"), (say("Working on it"), "agent"), (session_end("stopped", -15), "agent"),
+]  # fmt: skip
+
+
+def session_events() -> list[WorkerEvent]:
+    events = as_events([payload for payload, _ in SESSIONS])
+    return [WorkerEvent(e.rowid, e.ticket_id, e.seq, e.event_type, e.payload_json, e.ts, worker)
+            for e, (_, worker) in zip(events, SESSIONS, strict=True)]  # fmt: skip
+
+
+def test_a_sessions_runs_begin_at_the_persons_message_and_end_with_the_session() -> None:
+    runs = fold(session_events(), LATER, 600)
+    assert [r.header.key for r in runs] == ["run-1", "run-5", "run-9", "run-13"]
+    assert [r.header.state for r in runs] == ["finished", "finished", "failed", "stopped"]
+    assert [[item.kind for item in r.items] for r in runs] == [
+        ["prompt", "init", "text", "result"],  # the init joined the run the message began
+        ["prompt", "text", "result", "session_end"],  # a stop after a finished turn belongs to that turn's run
+        ["prompt", "init", "text", "session_end"],
+        ["prompt", "init", "text", "session_end"],
+    ]
+    assert runs[1].header.model == "", "the second turn has no init (the page names the model from messages)"
+    crash = runs[2].items[-1]
+    assert (crash.reason, crash.exit_code, crash.stderr, crash.is_error) == ("crashed", 3, "fatal: boom", True)
+    assert runs[2].header.failed and runs[2].header.outcome == "crashed"
+
+
+@pytest.mark.parametrize("cut", range(0, len(SESSIONS)))
+async def test_a_sessions_replay_from_any_event_frames_what_the_live_path_framed(db: Any, cut: int) -> None:
+    created = await tickets.get_ticket(db, await tickets.create_ticket(db, "MC", "Talked to"))
+    assert created is not None
+    rows = [
+        {"ticket_id": created.id, "seq": e.seq, "event_type": e.event_type, "payload_json": e.payload_json,
+         "uuid": None, "ts": e.ts, "worker": e.worker}
+        for e in session_events()
+    ]  # fmt: skip
+    async with db.write() as conn:
+        await queries.demo_insert_events(conn, rows)
+    stored = await event_store.events_after(db, created.id, 0, 100)
+    live = RunFolder(keep_items=False)
+    live_frames = [await run_frame(live.add(event), "MC-1") for event in stored]
+    replay = await folder_at(db, created.id, cut)
+    assert [await run_frame(replay.add(event), "MC-1") for event in stored[cut:]] == live_frames[cut:]
+
+
 def test_posted_events_name_their_worker_in_the_run_and_in_what_it_did_last(harness: Harness) -> None:
     harness.login()
     ident = harness.ticket("Whose run")
@@ -305,6 +370,44 @@ def test_posted_events_name_their_worker_in_the_run_and_in_what_it_did_last(harn
             return [tuple(row) for row in await cursor.fetchall()]
 
     assert harness.call(activity) == [("worker-7", 3, "result")]
+
+
+def test_the_activity_feed_tells_a_run_as_one_item_that_grows(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Fix the failing test")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-9')}"}
+    url = f"/api/v1/tickets/{ident}/events"
+    pytest_call = tool("b1", "Bash", {"command": "python -m pytest -q"}, "m1")
+    first = [
+        {"type": "system", "subtype": "init", "model": "claude-x"},
+        pytest_call,
+        answer("b1", "1 failed", True),
+        tool("e1", "Edit", {"file_path": "a.py", "old_string": "x", "new_string": "y"}, "m2"),
+        answer("e1", "ok"),
+    ]
+    assert harness.client.post(url, json={"events": first}, headers=worker).status_code == 201  # fmt: skip
+
+    def feed() -> list[str]:
+        page = soup(harness.client.get("/activity").text)
+        return [" ".join(li.get_text(" ").split()) for li in page.select(".feed-item.feed-run")]
+
+    [working] = feed()
+    assert f"worker-9 is working on {ident}" in working
+    assert "2 tool calls, 1 edit, 1 failed call, tests failing, claude-x" in working
+    rest = [tool("b2", "Bash", {"command": "python -m pytest -q"}, "m3"), answer("b2", "1 passed"),
+            {"type": "result", "subtype": "success", "num_turns": 17}]  # fmt: skip
+    assert harness.client.post(url, json={"events": rest}, headers=worker).status_code == 201
+    [done] = feed()  # still one item: the run, grown
+    assert f"worker-9 finished a run on {ident}" in done
+    assert "17 turns, 3 tool calls, 1 edit, 1 failed call, tests failing → passing" in done
+    assert soup(harness.client.get("/activity").text).select_one(".feed-run a")["href"] == f"/ticket/{ident}#run-1"
+
+
+def test_the_story_of_tests_keeps_where_they_started_and_ended() -> None:
+    assert story_of_tests(["failing", "failing", "passing"]) == "failing → passing"
+    assert story_of_tests(["passing"]) == "passing"
+    assert story_of_tests(["passing", "failing", "passing", "failing"]) == "passing → failing"
+    assert story_of_tests(["failing", "passing", "failing"]) == "failing → passing → failing"
 
 
 def test_the_conversation_puts_comments_messages_and_runs_in_the_order_they_happened(harness: Harness) -> None:

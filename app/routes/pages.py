@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from app import rules, sqlite
+from app.activity import FeedItem, activity_feed
 from app.clock import stamp
 from app.htmx import render
 from app.state import app_state
@@ -45,7 +46,7 @@ class ActivityPage(msgspec.Struct, frozen=True):
     """Context of the activity feed."""
 
     title: str
-    items: list[ops.ActivityItem]
+    items: list[FeedItem]
 
 
 class OpsPage(msgspec.Struct, frozen=True):
@@ -98,8 +99,9 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
 
 @get("/activity", cache=False)
 async def activity(request: Request[Any, Any, Any]) -> Response[str]:
-    """Newest comments, worker events and tickets."""
-    ctx = ActivityPage("Activity", await ops.recent_activity(app_state(request).db))
+    """Newest comments, agents' runs (one item each) and tickets."""
+    mc = app_state(request)
+    ctx = ActivityPage("Activity", await activity_feed(mc.db, mc.run_headers, mc.settings.run_stall_s))
     return render(request, PAGE, "fragments/ops/activity.html", ctx)
 
 

@@ -82,6 +82,8 @@ async def ticket_page(
             worker=ticket.assigned_to,
             sent_total=sent_total,
             sent_shown=len(sent),
+            session=mc.sessions.status(ticket.id, ticket.identifier),
+            last_seq=shown.last_seq,
             stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
             stall_s=mc.settings.run_stall_s,
             can_write=can_write(request),

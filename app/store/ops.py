@@ -53,12 +53,14 @@ class TaskSummary(msgspec.Struct, frozen=True):
 class ActivityItem(msgspec.Struct, frozen=True):
     """One line of the activity feed."""
 
-    kind: str  # comment | event | created
+    kind: str  # comment | run | created
     at: str
     identifier: str
     title: str
     actor: str
     summary: str
+    ticket_id: int
+    seq: int  # a run's: its worker's last event
 
 
 class StatusCount(msgspec.Struct, frozen=True):
