@@ -27,11 +27,19 @@ def render(
     status_code: int = 200,
 ) -> Response[str]:
     """The whole page for a plain or boosted request, the fragment for an htmx swap; always Vary: HX-Request."""
+    return html_response(render_text(request, page, fragment, ctx), status_code)
+
+
+def render_text(request: Request[Any, Any, Any], page: str, fragment: str, ctx: msgspec.Struct) -> str:
+    """What `render` answers with: the page, or for an htmx swap the fragment."""
     frame = frame_for(request)
     if wants_fragment(request):
-        html = render_html(fragment, ctx=ctx, frame=frame)
-    else:
-        html = render_html(page, ctx=ctx, frame=frame, fragment=fragment)
+        return render_html(fragment, ctx=ctx, frame=frame)
+    return render_html(page, ctx=ctx, frame=frame, fragment=fragment)
+
+
+def html_response(html: str, status_code: int = 200) -> Response[str]:
+    """HTML that depends on HX-Request (a page or its fragment)."""
     return Response(html, status_code=status_code, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
 
 

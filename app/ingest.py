@@ -37,6 +37,10 @@ MAX_BATCH = 2000  # events in one statement; more waiting go in the next one
 MAX_ROUNDS = 4  # statements in one transaction, each taking what arrived during the last; then COMMIT
 REMEMBERED_TICKETS = 4096  # tickets whose last seq the writer keeps between batches; past that it starts over
 ANNOUNCE_S = 10.0  # a run going on is news to the board (its card's last action) at most this often
+# What a worker did last on a ticket (worker_activity) is written at once when its run starts or ends, otherwise
+# at most this often (a statement per batch cost a tenth of batched ingest); what waits is written by the next
+# batch that writes, or on its own once the writer has been idle this long.
+ACTIVITY_S = 1.0
 
 
 class IncomingEvent(msgspec.Struct, frozen=True, gc=False):
@@ -80,6 +84,9 @@ class EventWriter:
         self._last_rowid: int | None = None
         # When each (worker, ticket) run was last told to the board, and whether it had ended.
         self._announced: dict[tuple[str, int], tuple[float, bool]] = {}
+        # When each (worker, ticket) pair's activity was last written, whether its run had ended; what waits.
+        self._noted: dict[tuple[str, int], tuple[float, bool]] = {}
+        self._unwritten: dict[tuple[str, int], tuple[str, int, int, str, str]] = {}
 
     def start(self) -> None:
         """Start the writer task."""
@@ -91,6 +98,7 @@ class EventWriter:
         self._task = None
         if not self._waiting.empty():
             await self._commit(self._drain())
+        await self._write_activity()
 
     async def submit(
         self, ticket_id: int, events: list[IncomingEvent], key: str | None, worker: str | None = None
@@ -111,7 +119,12 @@ class EventWriter:
 
     async def _run(self) -> None:
         while True:
-            first = await self._waiting.get()
+            try:
+                async with asyncio.timeout(ACTIVITY_S if self._unwritten else None):
+                    first = await self._waiting.get()
+            except TimeoutError:  # idle, with activity not written yet
+                await self._write_activity()
+                continue
             self._waiting.put_nowait(first)  # back in line, so the batch keeps arrival order
             await self._commit(self._drain())
 
@@ -149,6 +162,7 @@ class EventWriter:
                 else:
                     post.done.set_exception(TicketGone(post.ticket_id))
         for _batch, planned in rounds:
+            self._activity_written(planned.activity_rows)
             self.publish(planned.committed)
 
     async def _insert(self, conn: Any, batch: list[_Post]) -> _Plan:
@@ -157,7 +171,7 @@ class EventWriter:
         if planned is None:
             planned = await self._insert_after_reading(conn, batch)
         await store.insert_keys(conn, planned.new_keys)
-        await store.note_activity(conn, list(planned.activity.values()), planned.ts)
+        await store.note_activity(conn, self._activity_due(planned))
         await store.announce_runs(conn, self._news(planned))
         self._remember(planned)
         return planned
@@ -191,6 +205,41 @@ class EventWriter:
             await store.insert_events(conn, **planned.insert_params())
         return planned
 
+    def _activity_due(self, planned: _Plan) -> list[tuple[str, int, int, str, str]]:
+        """The activity rows to write with this batch: all that waits, once some pair's run started or ended or
+        was not written for ACTIVITY_S (otherwise none: they wait). They count as written once committed."""
+        now = time.monotonic()
+        due = False
+        for key, (worker, ticket_id, seq, last_type) in planned.activity.items():
+            self._unwritten[key] = (worker, ticket_id, seq, last_type, planned.ts)
+            noted = self._noted.get(key)
+            due = due or noted is None or noted[1] != (last_type == "result") or now - noted[0] >= ACTIVITY_S
+        planned.activity_rows = list(self._unwritten.values()) if due else []
+        return planned.activity_rows
+
+    def _activity_written(self, rows: list[tuple[str, int, int, str, str]]) -> None:
+        now = time.monotonic()
+        if len(self._noted) > REMEMBERED_TICKETS:
+            self._noted.clear()
+        for row in rows:
+            key = (row[0], row[1])
+            if self._unwritten.get(key) == row:  # (a later batch may have a newer one waiting)
+                del self._unwritten[key]
+            self._noted[key] = (now, row[3] == "result")
+
+    async def _write_activity(self) -> None:
+        """Write the activity that waited (the writer is idle, or stopping)."""
+        rows = list(self._unwritten.values())
+        if not rows:
+            return
+        try:
+            async with self.db.write() as conn:
+                await store.note_activity(conn, rows)
+        except Exception:  # the next batch that writes carries them
+            log.exception("writing the activity of %d workers failed", len(rows))
+            return
+        self._activity_written(rows)
+
     def _news(self, planned: _Plan) -> list[tuple[str, int, bool]]:
         """The runs worth telling the board about: started, ended, or not mentioned for ANNOUNCE_S."""
         now, news = time.monotonic(), []
@@ -221,6 +270,8 @@ class _Plan:
     rows: list[tuple[int, int, int, str, int, int, str | None, str | None]] = field(default_factory=list)
     # Per (worker, ticket): the worker's last event there, as ingest_activity takes it.
     activity: dict[tuple[str, int], tuple[str, int, int, str]] = field(default_factory=dict)
+    # The worker_activity rows written with the batch (this one's and what waited): app/ingest.py's _activity_due.
+    activity_rows: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     payloads: list[bytes] = field(default_factory=list)
     ts: str = ""
     new_keys: list[tuple[int, str, list[int]]] = field(default_factory=list)  # as events_insert_keys

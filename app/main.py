@@ -50,12 +50,12 @@ from app.routes import (
     stream,
     tickets,
 )
-from app.routes.stream import NO_COMPRESSION
 from app.run_frames import RunFrames
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.sqlite import driver
 from app.state import AppState
+from app.streams import NO_COMPRESSION
 
 log = logging.getLogger("mc.app")
 

@@ -38,9 +38,14 @@ class RunPages:
         self._folds: FragmentCache[RunsShown] = FragmentCache(folds)
         self._html: FragmentCache[Markup] = FragmentCache(rendered)
 
-    async def shown(self, db: Database, ticket: int, show_all: bool, stall_s: float) -> RunsShown:
-        """The ticket's runs as of now (each one's state as of this moment)."""
-        key = (ticket, await event_store.last_seq(db, ticket), show_all)
+    async def shown(
+        self, db: Database, ticket: int, show_all: bool, stall_s: float, last_seq: int | None = None
+    ) -> RunsShown:
+        """The ticket's runs as of now (each one's state as of this moment); `last_seq`: the ticket's, when the
+        caller has just read it."""
+        if last_seq is None:
+            last_seq = await event_store.last_seq(db, ticket)
+        key = (ticket, last_seq, show_all)
         shown = self._folds.get(key)
         if shown is None:
             done, page = await transcripts.list_events(db, ticket, None if show_all else SHOWN)

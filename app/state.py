@@ -12,6 +12,7 @@ from app.auth import LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
 from app.db import Database
 from app.ingest import EventWriter
+from app.kept_pages import KeptPages
 from app.live import Broker, Poller
 from app.live_marks import LiveMarks
 from app.relay import RedisRelay
@@ -41,6 +42,8 @@ class AppState:
     ticket_ids: FragmentCache[int]
     # Tickets' runs folded and rendered once per (ticket, last event): app/run_pages.py.
     run_pages: RunPages = field(default_factory=RunPages)
+    # Ticket pages as rendered, by everything they show (app/routes/tickets.py): ~100 KB each.
+    pages: KeptPages = field(default_factory=lambda: KeptPages(64))
     # Runs summed up for the activity feed, by (ticket, seq): app/activity.py.
     run_headers: FragmentCache[RunHeader] = field(default_factory=lambda: FragmentCache(1024))
     # Tickets' interactive sessions running in this process (app/agent_session.py); made once the state is.

@@ -68,11 +68,11 @@ SELECT r.value ->> 0, r.value ->> 1, iif(unchanged.yes, r.value ->> 2, NULL), r.
 INSERT INTO ingest_keys (ticket_id, key, seqs)
 SELECT k.value ->> 0, k.value ->> 1, k.value -> 2 FROM json_each(:keys) k;
 
--- name: ingest_activity(rows, ts)!
--- What each worker did last on each ticket, once per batch: :rows is a JSON array of
--- [worker, ticket_id, last seq, last event type].
+-- name: ingest_activity(rows)!
+-- What each worker did last on each ticket: :rows is a JSON array of [worker, ticket_id, last seq, last event
+-- type, when] (app/ingest.py writes a pair at once when its run starts or ends, otherwise at most every second).
 INSERT INTO worker_activity (worker, ticket_id, last_seq, last_type, last_at)
-SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, :ts FROM json_each(:rows) a
+SELECT a.value ->> 0, a.value ->> 1, a.value ->> 2, a.value ->> 3, a.value ->> 4 FROM json_each(:rows) a
  WHERE true
 ON CONFLICT (worker, ticket_id) DO UPDATE SET
   last_seq = excluded.last_seq, last_type = excluded.last_type, last_at = excluded.last_at

@@ -79,3 +79,19 @@ SELECT id, author, body, created_at FROM ticket_comments WHERE id = :id;
 -- name: tickets_set_place(id, sort_key)!
 -- Re-space one card within its column (its order among the others does not change).
 UPDATE tickets SET sort_key = :sort_key, placed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = :id;
+
+-- name: tickets_page_version(identifier)^
+-- What the ticket page shows, as a version (each part an index probe): the ticket's own row, its last event,
+-- comments, messages to workers, vault files and links (from either end), and the board's versions, which move
+-- with any change to any ticket or tag (the linked tickets' states, the assignee and tag suggestions).
+SELECT t.id AS ticket_id,
+       t.updated_at,
+       (SELECT coalesce(max(seq), 0) FROM ticket_events WHERE ticket_id = t.id) AS last_seq,
+       (SELECT count(*) || '/' || coalesce(max(id), 0) FROM ticket_comments WHERE ticket_id = t.id) AS comments,
+       (SELECT count(*) || '/' || coalesce(max(updated_at), '') FROM queued_messages WHERE ticket_id = t.id) AS sent,
+       (SELECT count(*) || '/' || coalesce(max(id), 0) FROM ticket_context WHERE ticket_id = t.id) AS context,
+       (SELECT count(*) || '/' || coalesce(max(id), 0) FROM ticket_relationships
+         WHERE source_id = t.id OR target_id = t.id) AS links,
+       (SELECT group_concat(version, '/') FROM board_state) AS board
+  FROM tickets t
+ WHERE t.identifier = :identifier;

@@ -72,3 +72,35 @@ def test_a_card_whose_run_is_going_on_shows_who_and_what_it_did_last(harness: Ha
     while soup(harness.client.get("/board").text).select_one(f"#card-{ident} .live-mark") is not None:
         assert time.monotonic() < deadline, "the mark stayed after the run ended"
         time.sleep(0.05)
+
+
+def test_what_a_worker_did_last_is_written_at_once_at_a_runs_edges_and_within_a_second_between(
+    harness: Harness,
+) -> None:
+    """worker_activity is not written with every batch: at once when a pair is new or its run ends, otherwise
+    by a later batch or, once the writer is idle, on its own within about a second."""
+    ident = harness.ticket("Busy")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-3')}"}
+    url = f"/api/v1/tickets/{ident}/events"
+
+    def activity() -> list[tuple[object, ...]]:
+        async def read() -> list[tuple[object, ...]]:
+            async with harness.db.read() as conn:
+                cursor = await conn.execute("SELECT worker, last_seq, last_type FROM worker_activity")
+                return [tuple(row) for row in await cursor.fetchall()]
+
+        return harness.call(read)
+
+    def post(event: dict[str, object]) -> None:
+        assert harness.client.post(url, json=event, headers=worker).status_code == 201
+
+    post({"type": "system", "subtype": "init"})
+    assert activity() == [("worker-3", 1, "system")]  # a new pair: at once
+    post({"type": "assistant", "message": {"content": [{"type": "text", "text": "step"}]}})
+    post({"type": "assistant", "message": {"content": [{"type": "text", "text": "step"}]}})
+    deadline = time.monotonic() + 5
+    while activity() != [("worker-3", 3, "assistant")] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert activity() == [("worker-3", 3, "assistant")], "written once the writer was idle"
+    post({"type": "result", "subtype": "success"})
+    assert activity() == [("worker-3", 4, "result")]  # the run ended: at once

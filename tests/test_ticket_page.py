@@ -247,3 +247,49 @@ def test_the_description_is_edited_in_place_and_previewed_as_it_will_show(harnes
     too_long = harness.client.post(f"/ticket/{ident}/preview", data={"description": "x" * 100_001},
                                    headers={**HTMX, "X-CSRF-Token": csrf})  # fmt: skip
     assert too_long.status_code == 400 and "at most 100,000" in too_long.text
+
+
+def test_a_kept_page_shows_every_change_made_anywhere_that_it_shows(harness: Harness) -> None:
+    """The page is kept rendered by its version: each change it shows, made by any route to this ticket or
+    another, makes a new one."""
+    csrf = harness.login()
+    ident, other = harness.ticket("Kept"), harness.ticket("Linked from elsewhere")
+    admin, worker = bearer(harness.token("admin")), bearer(harness.token("worker", "worker-5"))
+
+    def page() -> str:
+        first = harness.client.get(f"/ticket/{ident}").text
+        assert harness.client.get(f"/ticket/{ident}").text == first, "a second view is the same page"
+        return first
+
+    page()
+    harness.client.post(
+        f"/api/v1/tickets/{other}/relationships", json={"type": "blocks", "target": ident}, headers=admin
+    )
+    assert "Linked from elsewhere" in page()
+    harness.client.patch(f"/api/v1/tickets/{other}", json={"title": "Renamed elsewhere"}, headers=admin)
+    assert "Renamed elsewhere" in page()
+    harness.client.post(f"/ticket/{ident}/queue", data={"body": "please look", "_csrf": csrf})
+    assert "badge-queued" in page()
+    harness.client.post("/api/v1/queue/claim", json={"worker": "worker-5"}, headers=worker)
+    assert "badge-leased" in page()
+    harness.client.post(f"/api/v1/tickets/{ident}/events", json={"type": "assistant", "message": {
+        "content": [{"type": "text", "text": "an agent's word"}]}}, headers=worker)  # fmt: skip
+    assert "an agent&#39;s word" in page() or "an agent's word" in page()
+    harness.client.post(f"/api/v1/tickets/{ident}/comments", json={"body": "a comment by API"}, headers=admin)
+    assert "a comment by API" in page()
+    harness.client.post(f"/api/v1/tickets/{ident}/context", json={"vault_path": "notes/kept.md"}, headers=admin)
+    assert "notes/kept.md" in page()
+    harness.client.patch(f"/api/v1/tickets/{other}", json={"assigned_to": "someone-new"}, headers=admin)
+    assert "someone-new" in page(), "the assignee suggestions follow every ticket"
+    assert harness.client.get(f"/ticket/{ident}", headers={"HX-Request": "true"}).text != page(), "fragment apart"
+
+
+def test_the_page_goes_gzipped_to_browsers_that_take_it_and_plain_to_others(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Zipped", description="A **long** description. " * 100)
+    plain = harness.client.get(f"/ticket/{ident}", headers={"Accept-Encoding": "identity"})
+    zipped = harness.client.get(f"/ticket/{ident}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.text == plain.text  # (httpx unzips)
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 3
+    assert zipped.headers["vary"] == plain.headers["vary"] == "HX-Request, Accept-Encoding"

@@ -27,9 +27,9 @@ from app.composer import CommentForm
 from app.htmx import refuse, spoken_note, wants_fragment
 from app.live import Topic
 from app.lookup import find_ticket, ticket_id_of
-from app.routes.stream import HUNG_UP, Stream, replay_events
 from app.sse import HEARTBEAT, read_sse_frame, sse_frame
 from app.state import AppState
+from app.streams import HUNG_UP, Stream, replay_events
 from app.templates import render_html
 
 log = logging.getLogger("mc.session")

@@ -7,17 +7,24 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
 from app import markdown
+from app.agent_session import SessionStatus
 from app.composer import CommentForm, composer_text
 from app.edits import Edit, EditForm, parse_edit
-from app.htmx import refuse, render, wants_fragment
-from app.lookup import find_ticket
+from app.frame import frame_for
+from app.htmx import refuse, render_text, wants_fragment
+from app.kept_pages import KeptPage, send_page
+from app.lookup import find_ticket, no_such_ticket
 from app.rules import RuleBroken, check_description
+from app.run_pages import RunsShown
+from app.run_view import markdown_of
 from app.state import app_state
 from app.store import tickets
+from app.streams import NO_COMPRESSION
 from app.templates import render_html
 from app.ticket_sections import (
     ContextSection,
@@ -51,21 +58,48 @@ def page_url(identifier: str, anchor: str) -> str:
     return f"/ticket/{identifier}?events=all#{anchor}"
 
 
-@get("/ticket/{identifier:str}", cache=False)
+@get("/ticket/{identifier:str}", cache=False, opt={NO_COMPRESSION: True})  # gzipped once: app/kept_pages.py
 async def ticket_page(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
     events: FromQuery[str | None] = None,
-) -> Response[str]:
+) -> Response[bytes]:
     """A ticket: header and properties, then one timeline of comments, messages sent to workers and the
-    agent's runs; links and vault files."""
+    agent's runs; links and vault files.
+
+    The page is kept, rendered, by everything it shows: the ticket's version (one read of index probes), the
+    state of its runs (they stall with time), its session, and who is looking; a view that finds it renders
+    nothing."""
+    mc = app_state(request)
+    version = await tickets.page_version(mc.db, identifier.upper())
+    if version is None:
+        raise NotFoundException(no_such_ticket(identifier))
+    show_all = events == "all"
+    shown = await mc.run_pages.shown(mc.db, version.ticket_id, show_all, mc.settings.run_stall_s, version.last_seq)
+    session = mc.sessions.status(version.ticket_id, identifier.upper())
+    frame = frame_for(request)
+    states = tuple(run.header.state for run in shown.runs)
+    key = (version, show_all, states, session, frame.user, frame.scope, frame.csrf_token, wants_fragment(request))
+    page = mc.pages.get(key)
+    if page is None:
+        html, complete = await build_ticket_page(request, identifier, shown, session)
+        page = KeptPage(html)
+        if complete:  # every markdown text rendered in time (a late one shows as typed, this view only)
+            mc.pages.put(key, page)
+    return send_page(request, page)
+
+
+async def build_ticket_page(
+    request: Request[Any, Any, Any], identifier: str, shown: RunsShown, session: SessionStatus
+) -> tuple[str, bool]:
+    """The page's HTML, and whether all its markdown was rendered in time."""
     mc = app_state(request)
     db = mc.db
     ticket = await find_ticket(request, identifier)
-    shown = await mc.run_pages.shown(db, ticket.id, events == "all", mc.settings.run_stall_s)
     comments = await tickets.list_comments(db, ticket.id)
     sent, sent_total = await sent_to_workers(ticket, db)
-    await markdown.prepare([c.body for c in comments])  # (the description: header_section)
+    texts = [ticket.description, *(c.body for c in comments)]
+    await markdown.prepare(texts[1:])  # (the description: header_section)
     run_html = {run.header.key: await mc.run_pages.html(ticket.id, ticket.identifier, run) for run in shown.runs}
     ctx = TicketPage(
         title=f"{ticket.identifier} {ticket.title}",
@@ -82,7 +116,7 @@ async def ticket_page(
             worker=ticket.assigned_to,
             sent_total=sent_total,
             sent_shown=len(sent),
-            session=mc.sessions.status(ticket.id, ticket.identifier),
+            session=session,
             last_seq=shown.last_seq,
             stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
             stall_s=mc.settings.run_stall_s,
@@ -90,7 +124,9 @@ async def ticket_page(
         ),
         can_write=can_write(request),
     )
-    return render(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)
+    html = render_text(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)
+    runs_texts = [text for run in shown.runs for text in markdown_of(run.items)]
+    return html, markdown.all_ready([*texts, *runs_texts])
 
 
 async def apply_edit(request: Request[Any, Any, Any], ticket: tickets.Ticket, edit: Edit) -> None:

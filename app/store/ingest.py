@@ -76,10 +76,10 @@ async def insert_events_if_unchanged(
     return True
 
 
-async def note_activity(conn: Any, rows: list[tuple[str, int, int, str]], ts: str) -> None:
-    """Record what each worker did last on each ticket ([worker, ticket_id, last seq, last type] rows)."""
+async def note_activity(conn: Any, rows: list[tuple[str, int, int, str, str]]) -> None:
+    """Record what each worker did last on each ticket ([worker, ticket_id, last seq, last type, when] rows)."""
     if rows:
-        await run_once(conn, queries.ingest_activity, rows=as_json(rows), ts=ts)
+        await run_once(conn, queries.ingest_activity, rows=as_json(rows))
 
 
 async def announce_runs(conn: Any, rows: list[tuple[str, int, bool]]) -> None:

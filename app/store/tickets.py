@@ -27,6 +27,19 @@ _SPACING = 1.0
 _RESPACE_WINDOW = 200
 
 
+class PageVersion(msgspec.Struct, frozen=True):
+    """What a ticket page shows, as a version: equal versions, equal pages (see tickets_page_version)."""
+
+    ticket_id: int
+    updated_at: str
+    last_seq: int
+    comments: str
+    sent: str
+    context: str
+    links: str
+    board: str
+
+
 class Ticket(msgspec.Struct, frozen=True):
     """A whole ticket."""
 
@@ -197,6 +210,12 @@ async def set_tags(db: Database, ticket_id: int, tags: list[str]) -> None:
     """Replace a ticket's tags with `tags`."""
     async with db.write() as conn:
         await _replace_tags(conn, ticket_id, tags, touch=True)
+
+
+async def page_version(db: Database, identifier: str) -> PageVersion | None:
+    """The ticket page's version (None: no such ticket), in one read."""
+    async with db.read() as conn:
+        return to_struct(PageVersion, await queries.tickets_page_version(conn, identifier=identifier))
 
 
 async def list_comments(db: Database, ticket_id: int) -> list[Comment]:
