@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections import OrderedDict, deque
@@ -99,7 +100,7 @@ class AgentSession:
         return SessionStatus(
             identifier=self.identifier,
             configured=True,
-            program=Path(self.argv[0]).name if self.argv else "",
+            program=program_name(self.argv),
             state="running" if self.running else "ended",
             waiting=self.waiting,
             pid=self.process.pid if self.process else 0,
@@ -263,12 +264,12 @@ class AgentSession:
         except TimeoutError:  # it closed stdout but goes on: it cannot talk to us any more
             self._signal(signal.SIGKILL)
             code = await self.process.wait()
-        for task in self._tasks[1:]:
-            if task is not asyncio.current_task():
-                task.cancel()
         with contextlib.suppress(TimeoutError):  # the last of stderr (a crash's message comes last)
             async with asyncio.timeout(0.5):
                 await asyncio.gather(self._tasks[1], return_exceptions=True)
+        for task in self._tasks[1:]:  # stderr's reader (if a child still holds it open), the idle watch
+            if task is not asyncio.current_task():
+                task.cancel()
         self.exit_code = code
         self.reason = self._stop_reason or ("exited" if code == 0 else "crashed")
         self.ended_at = stamp()
@@ -296,6 +297,18 @@ class AgentSession:
             self._stop_reason = "ticket_deleted"
             self._signal(signal.SIGTERM)
             raise SessionError("The ticket was deleted.", 404) from None
+
+
+INTERPRETERS = re.compile(r"^(python[0-9.]*|node|bun|deno|uv|uvx|npx|ruby|perl|bash|sh)$")
+
+
+def program_name(argv: list[str]) -> str:
+    """What the page calls the agent: its program, or the script an interpreter runs ("agent.py", not "python")."""
+    names = [Path(arg).name for arg in argv]
+    for n, name in enumerate(names):
+        if not INTERPRETERS.match(name) and not (n and argv[n].startswith("-")):
+            return name
+    return names[0] if names else ""
 
 
 def workdir_for(settings: Settings, identifier: str) -> Path:
@@ -328,8 +341,7 @@ class Sessions:
         session = self._sessions.get(ticket_id)
         if session is not None:
             return session.status()
-        program = agent_argv(self.settings.agent_command)[:1]
-        return SessionStatus(identifier, self.configured, program=Path(program[0]).name if program else "")
+        return SessionStatus(identifier, self.configured, program=program_name(agent_argv(self.settings.agent_command)))
 
     async def start(self, ticket_id: int, identifier: str) -> AgentSession:
         """The ticket's running session, or a new one (when the cap allows)."""
@@ -341,9 +353,9 @@ class Sessions:
         others = self.running()
         if len(others) >= self.settings.session_max:
             names = ", ".join(s.identifier for s in others)
+            running = "1 agent session is running" if len(others) == 1 else f"{len(others)} agent sessions are running"
             raise SessionError(
-                f"{len(others)} agent sessions are running ({names}), the most this server runs at once "
-                "(MC_SESSION_MAX): stop one of them first.",
+                f"{running} ({names}), the most this server runs at once (MC_SESSION_MAX): stop one of them first.",
                 503,
             )
         session = AgentSession(ticket_id, identifier, self.settings, self.writer, lambda: None)

@@ -20,6 +20,7 @@ MAX_ID = 2**53 - 1
 
 # A seq to resume after: 0 for the start.
 Seq = Annotated[int, Parameter(ge=0, le=MAX_ID, description="A seq (0 for the beginning)")]
+Before = Annotated[int | None, Parameter(ge=1, le=MAX_ID, description="Show the events before this seq")]
 
 
 # Path parameters that name one row by its numeric id.

@@ -39,16 +39,22 @@ class RunPages:
         self._html: FragmentCache[Markup] = FragmentCache(rendered)
 
     async def shown(
-        self, db: Database, ticket: int, show_all: bool, stall_s: float, last_seq: int | None = None
+        self,
+        db: Database,
+        ticket: int,
+        show_all: bool,
+        stall_s: float,
+        last_seq: int | None = None,
+        before: int = 0,
     ) -> RunsShown:
-        """The ticket's runs as of now (each one's state as of this moment); `last_seq`: the ticket's, when the
-        caller has just read it."""
+        """The ticket's runs as of now (each one's state as of this moment): its newest SHOWN events, all of
+        them, or the SHOWN before seq `before`; `last_seq`: the ticket's, when the caller has just read it."""
         if last_seq is None:
             last_seq = await event_store.last_seq(db, ticket)
-        key = (ticket, last_seq, show_all)
+        key = (ticket, last_seq, show_all, before)
         shown = self._folds.get(key)
         if shown is None:
-            done, page = await transcripts.list_events(db, ticket, None if show_all else SHOWN)
+            done, page = await transcripts.list_events(db, ticket, None if show_all else SHOWN, before)
             started_at = await event_store.run_start(db, ticket, done[0].seq) if done else None
             folder = RunFolder(started_at=started_at)
             for event in done:

@@ -78,6 +78,8 @@ class TimelineSection(msgspec.Struct, frozen=True):
     run_html: dict[str, Markup]  # each run rendered (app/run_pages.py keeps them), by its key
     events: transcripts.Page
     all_url: str
+    earlier_url: str  # the page of events before these ('' when these are the first)
+    newer_url: str  # the page after these, on a page further back ('' on the newest)
     worker: str | None  # whom "Send to worker" reaches: the ticket's assignee (None: any worker)
     sent_total: int
     sent_shown: int

@@ -15,6 +15,14 @@ SELECT rowid, ticket_id, seq, event_type, payload_json, ts, worker
          WHERE ticket_id = :ticket_id ORDER BY seq DESC LIMIT :limit)
  ORDER BY seq;
 
+-- name: events_before(ticket_id, before, limit)
+-- A page further back: the :limit events just before seq :before, oldest first (keyset: the page before it
+-- starts at this one's first seq).
+SELECT rowid, ticket_id, seq, event_type, payload_json, ts, worker
+  FROM (SELECT id AS rowid, ticket_id, seq, event_type, payload_json, ts, worker FROM ticket_events
+         WHERE ticket_id = :ticket_id AND seq < :before ORDER BY seq DESC LIMIT :limit)
+ ORDER BY seq;
+
 -- name: events_run_start(ticket_id, seq)$
 -- Where the run holding event :seq began (1: none): after the last result before it, or at a later `init`, unless
 -- all that came between them was the person's messages (an interactive session stores the person's first message

@@ -231,6 +231,34 @@ def test_a_long_run_shows_its_newest_events_and_keeps_its_own_name(harness: Harn
     assert len(everything) == 205 and everything[0]["id"] == "ev-1"
 
 
+def test_a_long_run_pages_back_by_keyset_and_forward_again(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Very busy")
+    add_events(harness, ident, [{"type": "system", "subtype": "init", "model": "m"}]
+               + [say(f"step {n}") for n in range(2, 606)])  # fmt: skip
+
+    def shown(url: str) -> tuple[list[str], str, dict[str, str]]:
+        page = soup(harness.client.get(url).text)
+        note = page.select_one("#conversation > .more-note")
+        links = {a.get_text(): a["href"] for a in note.select(".pager a")}
+        return [li["id"] for li in page.select("#timeline .run-items > li")], note.get_text(" "), links
+
+    ids, note, links = shown(f"/ticket/{ident}")
+    assert (ids[0], ids[-1], len(ids)) == ("ev-406", "ev-605", 200) and "newest 200 of 605" in note
+    ids, note, links = shown(links["Earlier events"])
+    assert (ids[0], ids[-1]) == ("ev-206", "ev-405") and "events 206\u2013405 of 605" in note
+    assert links["Newer events"] == f"/ticket/{ident}#conversation"
+    ids, _, links = shown(links["Earlier events"])
+    assert (ids[0], ids[-1]) == ("ev-6", "ev-205")
+    ids, _, links = shown(links["Earlier events"])
+    assert ids == ["ev-1", "ev-2", "ev-3", "ev-4", "ev-5"] and "Earlier events" not in links
+    ids, _, _ = shown(links["Newer events"])
+    assert (ids[0], ids[-1]) == ("ev-6", "ev-205")
+    further = harness.client.get(f"/ticket/{ident}?before=206").text
+    assert "sse-connect" not in further and 'class="composer"' not in further, "no live stream or composer back there"
+    assert harness.client.get(f"/ticket/{ident}?before=0").status_code == 400
+
+
 def test_one_event_in_full_on_its_own_page(harness: Harness) -> None:
     harness.login()
     ident = harness.ticket("Long output")

@@ -230,7 +230,7 @@ def test_the_cap_on_sessions_says_which_run(make_hub: Callable[..., Hub]) -> Non
     two = hub.socket("MC-2")
     two.send(json.dumps({"type": "say", "text": "me too", "id": "2"}))
     refusal = receive(two, lambda m: m["type"] == "error")[-1]
-    assert "1 agent sessions are running (MC-1)" in refusal["message"] and "MC_SESSION_MAX" in refusal["message"]
+    assert "1 agent session is running (MC-1)" in refusal["message"] and "MC_SESSION_MAX" in refusal["message"]
     assert hub.events("MC-2") == [], "nothing was stored for the refused message"
     one.send(json.dumps({"type": "stop", "id": "3"}))
     receive(one, lambda m: m["type"] == "ok" and m["id"] == "3")

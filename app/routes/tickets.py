@@ -19,11 +19,13 @@ from app.frame import frame_for
 from app.htmx import refuse, render_text, wants_fragment
 from app.kept_pages import KeptPage, send_page
 from app.lookup import find_ticket, no_such_ticket
+from app.params import Before
 from app.rules import RuleBroken, check_description
-from app.run_pages import RunsShown
+from app.run_pages import SHOWN, RunsShown
 from app.run_view import markdown_of
 from app.state import app_state
 from app.store import tickets
+from app.store.transcripts import Page
 from app.streams import NO_COMPRESSION
 from app.templates import render_html
 from app.ticket_sections import (
@@ -58,11 +60,27 @@ def page_url(identifier: str, anchor: str) -> str:
     return f"/ticket/{identifier}?events=all#{anchor}"
 
 
+def earlier_url(identifier: str, page: Page) -> str:
+    """The page of the agent's events before this one's ('' when it starts at the first)."""
+    return f"/ticket/{identifier}?before={page.first_seq}#conversation" if page.first_seq > 1 else ""
+
+
+def newer_url(identifier: str, page: Page) -> str:
+    """From a page further back, the page after it (the newest page once that is what comes next)."""
+    if not page.before:
+        return ""
+    after = page.last_seq + SHOWN + 1
+    if after > page.total:
+        return f"/ticket/{identifier}#conversation"
+    return f"/ticket/{identifier}?before={after}#conversation"
+
+
 @get("/ticket/{identifier:str}", cache=False, opt={NO_COMPRESSION: True})  # gzipped once: app/kept_pages.py
 async def ticket_page(
     request: Request[Any, Any, Any],
     identifier: FromPath[str],
     events: FromQuery[str | None] = None,
+    before: Before = None,
 ) -> Response[bytes]:
     """A ticket: header and properties, then one timeline of comments, messages sent to workers and the
     agent's runs; links and vault files.
@@ -75,11 +93,13 @@ async def ticket_page(
     if version is None:
         raise NotFoundException(no_such_ticket(identifier))
     show_all = events == "all"
-    shown = await mc.run_pages.shown(mc.db, version.ticket_id, show_all, mc.settings.run_stall_s, version.last_seq)
+    back = 0 if show_all or before is None or before > version.last_seq else before  # a page further back
+    stall_s = mc.settings.run_stall_s
+    shown = await mc.run_pages.shown(mc.db, version.ticket_id, show_all, stall_s, version.last_seq, back)
     session = mc.sessions.status(version.ticket_id, identifier.upper())
     frame = frame_for(request)
     states = tuple(run.header.state for run in shown.runs)
-    key = (version, show_all, states, session, frame.user, frame.scope, frame.csrf_token, wants_fragment(request))
+    key = (version, show_all, back, states, session, frame.user, frame.scope, frame.csrf_token, wants_fragment(request))
     page = mc.pages.get(key)
     if page is None:
         html, complete = await build_ticket_page(request, identifier, shown, session)
@@ -96,8 +116,9 @@ async def build_ticket_page(
     mc = app_state(request)
     db = mc.db
     ticket = await find_ticket(request, identifier)
-    comments = await tickets.list_comments(db, ticket.id)
-    sent, sent_total = await sent_to_workers(ticket, db)
+    further_back = bool(shown.events.before)  # a page of older agent events: no comments, composer or stream
+    comments = [] if further_back else await tickets.list_comments(db, ticket.id)
+    sent, sent_total = ([], 0) if further_back else await sent_to_workers(ticket, db)
     texts = [ticket.description, *(c.body for c in comments)]
     await markdown.prepare(texts[1:])  # (the description: header_section)
     run_html = {run.header.key: await mc.run_pages.html(ticket.id, ticket.identifier, run) for run in shown.runs}
@@ -113,12 +134,14 @@ async def build_ticket_page(
             run_html=run_html,
             events=shown.events,
             all_url=page_url(ticket.identifier, "conversation"),
+            earlier_url=earlier_url(ticket.identifier, shown.events),
+            newer_url=newer_url(ticket.identifier, shown.events),
             worker=ticket.assigned_to,
             sent_total=sent_total,
             sent_shown=len(sent),
             session=session,
             last_seq=shown.last_seq,
-            stream_url=f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
+            stream_url="" if further_back else f"/api/v1/tickets/{ticket.identifier}/stream?after={shown.last_seq}",
             stall_s=mc.settings.run_stall_s,
             can_write=can_write(request),
         ),
