@@ -168,6 +168,38 @@ def cmd_emit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sessions(settings: Settings, args: argparse.Namespace) -> int:
+    """Import agents' transcripts (files or folders of .jsonl), once or following a folder."""
+    from app.transcript_import import Importer, Report, terminal_progress
+
+    if args.watch and (len(args.paths) != 1 or not Path(args.paths[0]).is_dir()):
+        raise CommandError("--watch follows one folder: mc sessions import --watch DIR")
+
+    async def work(db: Database) -> Report:
+        importer = Importer(db, settings, args.agent, terminal_progress)
+        if args.watch:
+            report = Report()
+            print(f"Following {args.paths[0]} (Ctrl-C to stop) ...", file=sys.stderr)
+            try:
+                await importer.watch(Path(args.paths[0]), report)
+            finally:
+                return report  # noqa: B012 - Ctrl-C ends a watch: say what it did
+        return await importer.import_paths(args.paths)
+
+    try:
+        report = with_database(settings, work)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[2K")
+    print(f"Imported {report.summary()}.", file=sys.stderr)
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    if report.malformed > len(report.problems):
+        print(f"  (only the first {len(report.problems)} problems are named)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="mc", description="Mission Control")
@@ -216,6 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("--url", help="the server (default $MC_PUBLIC_URL or http://MC_HOST:MC_PORT)")
     emit.add_argument("--token", help="a worker or admin token (default $MC_TOKEN)")
     emit.set_defaults(run=cmd_emit)
+    sessions = sub.add_parser("sessions", help="agents' sessions and their transcripts")
+    sessions_sub = sessions.add_subparsers(dest="sessions_command", required=True)
+    imports = sessions_sub.add_parser("import", help="import transcripts (.jsonl files, or folders of them)")
+    imports.add_argument("paths", nargs="+", metavar="PATH", help="e.g. ~/.claude/projects")
+    imports.add_argument("--watch", action="store_true", help="keep following the folder as agents write")
+    imports.add_argument("--agent", default="claude", help="the agent the transcripts are from (default claude)")
+    add_db(imports)
+    sessions.set_defaults(run=cmd_sessions)
     return parser
 
 

@@ -29,6 +29,7 @@ from app.background import stop_task
 from app.clock import stamp
 from app.db import Database
 from app.store import ingest as store
+from app.store import sessions
 from app.store.events import WorkerEvent
 
 log = logging.getLogger("mc.ingest")
@@ -171,6 +172,7 @@ class EventWriter:
         if planned is None:
             planned = await self._insert_after_reading(conn, batch)
         await store.insert_keys(conn, planned.new_keys)
+        await sessions.register_from_events(conn, sessions_named(planned.committed))
         await store.note_activity(conn, self._activity_due(planned))
         await store.announce_runs(conn, self._news(planned))
         self._remember(planned)
@@ -282,6 +284,28 @@ class _Plan:
     def insert_params(self) -> dict[str, Any]:
         """The parameters of events_insert (and events_insert_if_unchanged) for these rows."""
         return {"rows": store.as_json(self.rows), "payloads": b"".join(self.payloads), "ts": self.ts}
+
+
+def sessions_named(events: list[WorkerEvent]) -> list[dict[str, Any]]:
+    """The sessions a batch's `init` events name: a worker's run on a ticket joins the agent's session."""
+    found = []
+    for event in events:
+        if event.event_type != "system" or '"init"' not in event.payload_json:
+            continue
+        try:
+            payload = msgspec.json.decode(event.payload_json)
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(payload, dict) or payload.get("subtype") != "init":
+            continue
+        session_id = payload.get("session_id")
+        if isinstance(session_id, str) and 0 < len(session_id) <= 200:
+            found.append({
+                "id": session_id, "agent": event.worker or "agent", "ticket_id": event.ticket_id,
+                "ticket_seq": event.seq, "started_at": event.ts, "cwd": str(payload.get("cwd") or ""),
+                "model": str(payload.get("model") or ""),
+            })  # fmt: skip
+    return found
 
 
 def _plan(

@@ -47,6 +47,7 @@ from app.routes import (
     queue,
     runs,
     session,
+    sessions,
     stream,
     tickets,
 )
@@ -70,6 +71,7 @@ ROUTES = [
     *tickets.ROUTES,
     *runs.ROUTES,
     *session.ROUTES,
+    *sessions.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
     *queue.ROUTES,

@@ -112,6 +112,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_stop_grace_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 5
     # The most one message to an agent may hold, in bytes (of its UTF-8).
     session_message_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_048_576)] = 65_536
+    # Transcripts that name no ticket are given one by the folder they ran in: "folder=IDENTIFIER" pairs,
+    # comma-separated (a transcript's cwd in the folder or below it); e.g. "/home/me/src/hub=MC-7".
+    cwd_tickets: str = ""
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.

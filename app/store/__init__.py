@@ -16,6 +16,11 @@ queries: Any = aiosql.from_path(ROOT / "sql", "aiosqlite")
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+def as_json(value: Any) -> str:
+    """A query parameter as JSON text (SQLite's json_each reads text, not a blob)."""
+    return msgspec.json.encode(value).decode()
+
+
 async def to_structs(kind: type[T], rows: AsyncIterable[Any]) -> list[T]:
     """Collect a query's rows as Structs of `kind` (column names are field names)."""
     return [kind(**dict(row)) async for row in rows]

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from app.sqlite import driver
-from app.store import queries, run_once, structs_once
+from app.store import as_json, queries, run_once, structs_once
 
 
 class BatchStart(msgspec.Struct, frozen=True, gc=False):
@@ -30,11 +30,6 @@ class _KnownKey(msgspec.Struct, frozen=True, gc=False):
     ticket_id: int
     key: str
     seqs: str
-
-
-def as_json(value: Any) -> str:
-    """A query parameter as JSON text (SQLite's json_each reads text, not a blob)."""
-    return msgspec.json.encode(value).decode()
 
 
 async def batch_start(conn: Any, ticket_ids: list[int]) -> list[BatchStart]:

@@ -1,0 +1,124 @@
+"""Agent sessions over the API: register one, list them (with their message counts), read a transcript's
+messages. (Imports: `mc sessions import`; a worker's events register theirs: app/ingest.py.)"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, Parameter
+
+from app.auth import WORKER
+from app.clock import stamp
+from app.lookup import find_target
+from app.openapi import refusals
+from app.params import Seq
+from app.state import app_state
+from app.store import sessions as store
+
+SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
+_STAMP = re.compile(STAMP)
+DOCS: dict[str, Any] = {"tags": ["Sessions"]}
+
+
+class SessionIn(msgspec.Struct, frozen=True):
+    """A session to register (or more of what is known of one): the agent's own session id."""
+
+    id: Annotated[str, msgspec.Meta(pattern=SESSION_ID, description="The agent's session id")]
+    agent: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "agent"
+    ticket: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=40, description="The ticket it serves: MC-7")] | None
+    ) = None
+    started_at: Annotated[str, msgspec.Meta(pattern=STAMP, description="UTC: 2026-12-01T09:30:00Z")] | None = None
+    cwd: Annotated[str, msgspec.Meta(max_length=4096)] = ""
+    model: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    title: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+
+class SessionList(msgspec.Struct, frozen=True):
+    """One page of sessions, newest first; `next_cursor` asks for the next one (null on the last page)."""
+
+    sessions: list[store.Session]
+    next_cursor: str | None
+
+
+CURSOR = r"^s1\.[0-9]{8}T[0-9]{9}Z\.[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+
+
+def encode_cursor(session: store.Session) -> str:
+    """A cursor meaning "sessions that started before this one" (clients pass next_cursor back as it is)."""
+    digits = session.started_at.replace("-", "").replace(":", "").replace(".", "")
+    return f"s1.{digits}.{session.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """A cursor's (started_at, id) (the route checks its shape)."""
+    _, digits, session_id = cursor.split(".", 2)
+    d = digits
+    return f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[9:11]}:{d[11:13]}:{d[13:15]}.{d[15:18]}Z", session_id
+
+
+@post(
+    "/api/v1/sessions",
+    opt=WORKER,
+    status_code=201,
+    responses=refusals({422: "The ticket named in the body does not exist"}),
+    **DOCS,
+)
+async def register_session(request: Request[Any, Any, Any], data: JSONBody[SessionIn]) -> store.Session:
+    """Register an agent session, or add to what is known of one (a field already known keeps its value)."""
+    mc = app_state(request)
+    ticket = await find_target(request, data.ticket)
+    row = msgspec.structs.asdict(data) | {"ticket_id": ticket.id if ticket else None}
+    row["started_at"] = stamp_of(data.started_at)
+    row["last_at"] = row["started_at"]
+    await store.register(mc.db, row)
+    found = await store.get_session(mc.db, data.id)
+    assert found is not None  # just written, by this one writer
+    return found
+
+
+def stamp_of(text: str | None) -> str:
+    """A client's UTC time in the database's format (now when none)."""
+    if not text:
+        return stamp()
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return f"{whole}.{(fraction + '000')[:3]}Z"
+
+
+@get("/api/v1/sessions", cache=False, opt=WORKER, **DOCS)
+async def list_sessions(
+    request: Request[Any, Any, Any],
+    agent: Annotated[str | None, Parameter(max_length=100, description="Only this agent's")] = None,
+    ticket: Annotated[str | None, Parameter(max_length=40, description="Only those serving this ticket")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=200, description="Sessions per page")] = 50,
+    cursor: Annotated[str | None, Parameter(pattern=CURSOR, description="next_cursor of the previous page")] = None,
+) -> SessionList:
+    """Sessions newest first, each with its message count, a page at a time."""
+    before = decode_cursor(cursor) if cursor else None
+    found = await store.list_sessions(
+        app_state(request).db, agent or None, (ticket or "").upper() or None, before, limit + 1
+    )
+    more = len(found) > limit
+    return SessionList(found[:limit], encode_cursor(found[limit - 1]) if more else None)
+
+
+@get("/api/v1/sessions/{session_id:str}/messages", cache=False, opt=WORKER, **DOCS)
+async def session_messages(
+    request: Request[Any, Any, Any],
+    session_id: FromPath[str],
+    after: Seq = 0,
+    limit: Annotated[int, Parameter(ge=1, le=1000, description="At most this many")] = 200,
+) -> list[store.MessageRow]:
+    """A session's messages (user, assistant, tool calls and results) after turn `after`, in order."""
+    db = app_state(request).db
+    if await store.get_session(db, session_id) is None:
+        raise NotFoundException(f"No session {session_id!r}.")
+    return await store.messages_after(db, session_id, after, limit)
+
+
+ROUTES = [register_session, list_sessions, session_messages]

@@ -1,0 +1,212 @@
+"""Agent sessions and their transcripts: register, store imported lines with their messages, read back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import msgspec
+
+from app.db import Database
+from app.store import as_json, queries, run_once, structs_once, to_struct, to_structs
+from app.store.events import WorkerEvent
+from app.transcript import Line, first_prompt
+
+TITLE_CHARS = 120
+
+
+class Known(msgspec.Struct, frozen=True):
+    """A registered session and how far its transcript goes."""
+
+    id: str
+    ticket_id: int | None
+    message_count: int
+    last_seq: int
+
+
+class FileState(msgspec.Struct, frozen=True):
+    """How far a transcript file has been read."""
+
+    path: str
+    inode: int
+    head: str
+    offset: int
+    lines: int
+
+
+class Session(msgspec.Struct, frozen=True):
+    """A session as its page and the API show it."""
+
+    id: str
+    agent: str
+    title: str
+    ticket: str | None
+    started_at: str
+    last_at: str | None
+    ended_at: str | None
+    cwd: str
+    model: str
+    source: str
+    message_count: int
+    cost_usd: float | None
+    ticket_seq: int | None
+
+
+class MessageRow(msgspec.Struct, frozen=True):
+    """One indexed message, as the API gives it."""
+
+    turn: int
+    role: str
+    kind: str
+    tool: str | None
+    content: str
+    ts: str
+    seq: int | None
+
+
+class Stored(msgspec.Struct):
+    """What one store_lines call added."""
+
+    lines: int = 0
+    messages: int = 0
+    sessions: int = 0  # new ones
+
+
+async def file_state(db: Database, path: str) -> FileState | None:
+    """How far `path` was read before (None: never)."""
+    async with db.read() as conn:
+        return to_struct(FileState, await queries.sessions_file(conn, path=path))
+
+
+async def store_lines(
+    db: Database,
+    lines: list[Line],
+    agent: str,
+    tickets: dict[str, int | None],
+    file: FileState | None = None,
+    imported_at: str = "",
+) -> Stored:
+    """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds is skipped),
+    their messages for search, and, in the same transaction, how far `file` was read. `tickets`: the ticket
+    each session names, when the caller found one."""
+    stored = Stored()
+    by_session: dict[str, list[Line]] = defaultdict(list)
+    for line in lines:
+        by_session[line.session_id].append(line)
+    async with db.write() as conn:
+        known = {
+            k.id: k for k in await structs_once(Known, conn, queries.sessions_known, ids=as_json(list(by_session)))
+        }
+        registered, rows, messages, counts = [], [], [], []
+        for session_id, session_lines in by_session.items():
+            have = known.get(session_id)
+            fresh = await _not_stored(conn, session_id, session_lines) if have else session_lines
+            stored.sessions += have is None
+            registered.append(_registration(session_id, session_lines, agent, tickets.get(session_id), have is None))
+            seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
+            added = 0
+            for line in fresh:
+                seq += 1
+                rows.append([session_id, seq, line.uuid, line.event_type, line.payload_json, line.ts])
+                for message in line.messages:
+                    turn += 1
+                    added += 1
+                    messages.append(
+                        [session_id, turn, message.role, message.kind, message.tool, message.content, line.ts, seq]
+                    )
+            if added:
+                counts.append([session_id, added])
+            stored.lines += len(fresh)
+            stored.messages += added
+        await run_once(conn, queries.sessions_register, rows=as_json(registered))
+        if rows:
+            await run_once(conn, queries.sessions_insert_lines, rows=as_json(rows))
+        if messages:
+            await run_once(conn, queries.sessions_insert_messages, rows=as_json(messages))
+        if counts:
+            await run_once(conn, queries.sessions_count_messages, counts=as_json(counts))
+        if file is not None:
+            await run_once(conn, queries.sessions_save_file, **msgspec.structs.asdict(file), imported_at=imported_at)
+    return stored
+
+
+async def _not_stored(conn: Any, session_id: str, lines: list[Line]) -> list[Line]:
+    uuids = [line.uuid for line in lines if line.uuid]
+    if not uuids:
+        return lines
+    rows = await run_once(conn, queries.sessions_known_uuids, session_id=session_id, uuids=as_json(uuids))
+    held = {row[0] for row in rows}
+    seen: set[str] = set()
+    fresh = []
+    for line in lines:
+        if line.uuid and (line.uuid in held or line.uuid in seen):
+            continue
+        if line.uuid:
+            seen.add(line.uuid)
+        fresh.append(line)
+    return fresh
+
+
+def _registration(session_id: str, lines: list[Line], agent: str, ticket_id: int | None, new: bool) -> dict[str, Any]:
+    times = [line.ts for line in lines]
+    summary = next((line.summary for line in lines if line.summary), "")
+    title = summary or (" ".join(first_prompt(lines).split())[:TITLE_CHARS] if new else "")
+    return {
+        "id": session_id,
+        "agent": agent,
+        "title": title,
+        "ticket_id": ticket_id,
+        "started_at": min(times),
+        "last_at": max(times),
+        "cwd": next((line.cwd for line in lines if line.cwd), ""),
+        "model": next((line.model for line in reversed(lines) if line.model), ""),
+        "source": "import",
+    }
+
+
+async def get_session(db: Database, session_id: str) -> Session | None:
+    """One session, or None."""
+    async with db.read() as conn:
+        return to_struct(Session, await queries.sessions_get(conn, id=session_id))
+
+
+async def lines_after(db: Database, session_id: str, after: int, limit: int) -> list[WorkerEvent]:
+    """A transcript's lines after seq `after`, as events the run view folds."""
+    async with db.read() as conn:
+        return await to_structs(
+            WorkerEvent, queries.sessions_lines_after(conn, session_id=session_id, after=after, limit=limit)
+        )
+
+
+async def messages_after(db: Database, session_id: str, after: int, limit: int) -> list[MessageRow]:
+    """A session's indexed messages after turn `after`."""
+    async with db.read() as conn:
+        return await to_structs(
+            MessageRow, queries.sessions_messages_after(conn, session_id=session_id, after=after, limit=limit)
+        )
+
+
+async def register(db: Database, row: dict[str, Any]) -> None:
+    """Register a session by the API (or learn more of one): id, agent, title, ticket_id, started_at, cwd, model."""
+    async with db.write() as conn:
+        await run_once(conn, queries.sessions_register, rows=as_json([{**row, "source": "api"}]))
+
+
+async def register_from_events(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Inside the event writer's transaction: the sessions its batch's `init` events name."""
+    if rows:
+        await run_once(conn, queries.sessions_register_from_events, rows=as_json(rows))
+
+
+async def list_sessions(
+    db: Database, agent: str | None, ticket: str | None, before: tuple[str, str] | None, limit: int
+) -> list[Session]:
+    """Sessions newest first, filtered, from just after `before` (a shown one's started_at and id)."""
+    started, session_id = before or (None, None)
+    async with db.read() as conn:
+        return await to_structs(
+            Session,
+            queries.sessions_list(
+                conn, agent=agent, ticket=ticket, before_started=started, before_id=session_id, limit=limit
+            ),
+        )

@@ -1,0 +1,109 @@
+-- Agent sessions and their transcripts (app/store/sessions.py): registration, import, listing, reading back.
+
+-- name: sessions_known(ids)
+-- Which of :ids (a JSON array) are registered, with what each has so far.
+SELECT s.id, s.ticket_id, s.message_count,
+       (SELECT coalesce(max(seq), 0) FROM session_lines l WHERE l.session_id = s.id) AS last_seq
+  FROM sessions s
+ WHERE s.id IN (SELECT value FROM json_each(:ids));
+
+-- name: sessions_known_uuids(session_id, uuids)
+-- The line uuids among :uuids (a JSON array) this session holds already.
+SELECT uuid FROM session_lines
+ WHERE session_id = :session_id AND uuid IN (SELECT value FROM json_each(:uuids));
+
+-- name: sessions_register(rows)!
+-- New sessions or what is newly known of them: :rows is a JSON array of objects with id, agent, title, ticket_id,
+-- started_at, last_at, cwd, model, source. What a row leaves empty keeps what was there; times only widen.
+INSERT INTO sessions (id, agent, title, ticket_id, started_at, last_at, cwd, model, source)
+SELECT r.value ->> 'id', coalesce(r.value ->> 'agent', 'agent'), coalesce(r.value ->> 'title', ''),
+       r.value ->> 'ticket_id', r.value ->> 'started_at', r.value ->> 'last_at',
+       coalesce(r.value ->> 'cwd', ''), coalesce(r.value ->> 'model', ''), r.value ->> 'source'
+  FROM json_each(:rows) r
+ WHERE true
+ON CONFLICT (id) DO UPDATE SET
+  agent = iif(excluded.agent IN ('', 'agent'), sessions.agent, excluded.agent),
+  title = iif(sessions.title = '', excluded.title, sessions.title),
+  ticket_id = coalesce(sessions.ticket_id, excluded.ticket_id),
+  started_at = min(sessions.started_at, excluded.started_at),
+  last_at = max(coalesce(sessions.last_at, ''), coalesce(excluded.last_at, '')),
+  cwd = iif(sessions.cwd = '', excluded.cwd, sessions.cwd),
+  model = iif(excluded.model = '', sessions.model, excluded.model);
+
+-- name: sessions_insert_lines(rows)!
+-- A transcript's new lines: :rows is a JSON array of [session_id, seq, uuid, type, payload, ts].
+INSERT INTO session_lines (session_id, seq, uuid, event_type, payload_json, ts)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5
+  FROM json_each(:rows) r;
+
+-- name: sessions_insert_messages(rows)!
+-- Their messages for search: :rows is a JSON array of [session_id, turn, role, kind, tool, content, ts, seq].
+INSERT INTO sessions_index (session_id, turn, role, kind, tool, content, ts, seq)
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,
+       r.value ->> 7
+  FROM json_each(:rows) r;
+
+-- name: sessions_count_messages(counts)!
+-- :counts is a JSON array of [session_id, messages added].
+UPDATE sessions
+   SET message_count = message_count + (SELECT c.value ->> 1 FROM json_each(:counts) c WHERE c.value ->> 0 = sessions.id)
+ WHERE id IN (SELECT c.value ->> 0 FROM json_each(:counts) c);
+
+-- name: sessions_file(path)^
+SELECT path, inode, head, offset, lines FROM transcript_files WHERE path = :path;
+
+-- name: sessions_save_file(path, inode, head, offset, lines, imported_at)!
+INSERT INTO transcript_files (path, inode, head, offset, lines, imported_at)
+VALUES (:path, :inode, :head, :offset, :lines, :imported_at)
+ON CONFLICT (path) DO UPDATE SET
+  inode = excluded.inode, head = excluded.head, offset = excluded.offset, lines = excluded.lines,
+  imported_at = excluded.imported_at;
+
+-- name: sessions_get(id)^
+SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, s.ended_at, s.cwd, s.model,
+       s.source, s.message_count, s.cost_usd, s.ticket_seq
+  FROM sessions s LEFT JOIN tickets t ON t.id = s.ticket_id
+ WHERE s.id = :id;
+
+-- name: sessions_lines_after(session_id, after, limit)
+-- A transcript's lines after a seq, in order (as the run view folds them).
+SELECT id AS rowid, 0 AS ticket_id, seq, event_type, payload_json, ts, NULL AS worker
+  FROM session_lines
+ WHERE session_id = :session_id AND seq > :after
+ ORDER BY seq
+ LIMIT :limit;
+
+-- name: sessions_messages_after(session_id, after, limit)
+-- A session's indexed messages after a turn, in order (the API's messages).
+SELECT turn, role, kind, tool, content, ts, seq
+  FROM sessions_index
+ WHERE session_id = :session_id AND turn > :after
+ ORDER BY turn
+ LIMIT :limit;
+
+-- name: sessions_register_from_events(rows)!
+-- Sessions a worker's events name (an `init` with a session_id): :rows is a JSON array of objects with id, agent,
+-- ticket_id, ticket_seq, started_at, cwd, model. A session registered before keeps its ticket and first seq.
+INSERT INTO sessions (id, agent, ticket_id, ticket_seq, started_at, last_at, cwd, model, source)
+SELECT r.value ->> 'id', coalesce(r.value ->> 'agent', 'agent'), r.value ->> 'ticket_id', r.value ->> 'ticket_seq',
+       r.value ->> 'started_at', r.value ->> 'started_at', coalesce(r.value ->> 'cwd', ''),
+       coalesce(r.value ->> 'model', ''), 'events'
+  FROM json_each(:rows) r
+ WHERE true
+ON CONFLICT (id) DO UPDATE SET
+  ticket_id = coalesce(sessions.ticket_id, excluded.ticket_id),
+  ticket_seq = coalesce(sessions.ticket_seq, excluded.ticket_seq),
+  cwd = iif(sessions.cwd = '', excluded.cwd, sessions.cwd),
+  model = iif(excluded.model = '', sessions.model, excluded.model),
+  last_at = max(coalesce(sessions.last_at, ''), excluded.last_at);
+
+-- name: sessions_list(agent, ticket, before_started, before_id, limit)
+-- Sessions newest first, filtered (NULL: any), paged by keyset (started_at, id) from the last one shown.
+SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, s.ended_at, s.cwd, s.model,
+       s.source, s.message_count, s.cost_usd, s.ticket_seq
+  FROM sessions s LEFT JOIN tickets t ON t.id = s.ticket_id
+ WHERE (:agent IS NULL OR s.agent = :agent)
+   AND (:ticket IS NULL OR t.identifier = :ticket)
+   AND (:before_started IS NULL OR (s.started_at, s.id) < (:before_started, :before_id))
+ ORDER BY s.started_at DESC, s.id DESC
+ LIMIT :limit;

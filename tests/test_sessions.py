@@ -1,0 +1,182 @@
+"""Agent sessions: importing Claude Code transcripts (tests/fixtures/transcripts, real-shaped: three sessions,
+every block kind, a summary, bookkeeping lines, two malformed lines), growth and re-imports, watching a folder,
+sessions joined from a worker's events, and the sessions API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.db import Database
+from app.settings import load_settings
+from app.store import sessions as store
+from app.store import tickets
+from app.transcript_import import Importer, Report, parse_cwd_tickets
+from tests.conftest import Harness, bearer
+
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+BOARD = "5f1c2b7e-0a51-4c6e-9d3b-2a8f7c1e9b01"  # names MC-1 in its first prompt; a summary titles it
+RADIO = "9a2d4e61-7b3c-4f0a-8e15-c6d7e8f90a12"  # names no ticket: its folder does, by MC_CWD_TICKETS
+NOTES = "c3e4f5a6-1111-4222-8333-944455566677"  # stands alone
+
+
+async def importer(db: Database, **settings: Any) -> Importer:
+    """An importer on `db`, with tickets MC-1 and MC-2 to name."""
+    for title in ("Flaky board test", "Radio skips"):
+        await tickets.create_ticket(db, "MC", title)
+    return Importer(db, load_settings({}, cwd_tickets="/srv/radio=MC-2", **settings), "claude")
+
+
+async def rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
+    async with db.read() as conn:
+        return [tuple(row) for row in await conn.execute_fetchall(sql)]
+
+
+async def test_importing_the_fixture_registers_each_session_with_its_ticket_and_messages(db: Database) -> None:
+    report = await (await importer(db)).import_paths([FIXTURES])
+    assert (report.files, report.new_lines, report.messages, report.sessions) == (3, 19, 15, 3)
+    assert report.malformed == 2
+    assert any(p.endswith(f"{BOARD}.jsonl:8: not a JSON object") for p in report.problems)
+    assert any(p.endswith(f"{RADIO}.jsonl:6: not a JSON object") for p in report.problems)
+    found = {s.id: s for s in await store.list_sessions(db, None, None, None, 10)}
+    board, radio, notes = found[BOARD], found[RADIO], found[NOTES]
+    assert (board.ticket, radio.ticket, notes.ticket) == ("MC-1", "MC-2", None)
+    assert board.title == "Fix the flaky board test (MC-1)"  # its summary line
+    assert radio.title == "Why does the radio skip tracks when the mood changes to focus?"  # its first prompt
+    assert (board.started_at, board.last_at) == ("2026-11-30T10:00:00.000Z", "2026-11-30T10:00:50.850Z")
+    assert (board.message_count, board.model, board.cwd, board.source) == (
+        9, "claude-sonnet-4-5-20250929", "/home/luci/src/hub", "import")  # fmt: skip
+    kinds = await rows(db, f"SELECT kind, tool FROM sessions_index WHERE session_id = '{BOARD}' ORDER BY turn")
+    assert kinds == [("user", None), ("assistant", None), ("tool_use", "Bash"), ("tool_result", None),
+                     ("tool_use", "Edit"), ("tool_result", None), ("tool_use", "TodoWrite"), ("tool_result", None),
+                     ("assistant", None)]  # fmt: skip
+    # Thinking is kept in the line but not indexed; a meta line is kept, its command not indexed; the snapshot
+    # line is skipped; a line of a type the importer does not know is kept.
+    lines = await rows(db, f"SELECT event_type FROM session_lines WHERE session_id = '{BOARD}' ORDER BY seq")
+    assert lines == [("summary",), ("user",), ("assistant",), ("assistant",), ("user",), ("assistant",), ("user",),
+                     ("system",), ("assistant",), ("user",), ("assistant",)]  # fmt: skip
+    assert ("unknown-kind",) in await rows(db, f"SELECT event_type FROM session_lines WHERE session_id = '{NOTES}'")
+    hits = await rows(db, "SELECT s.session_id FROM sessions_fts f JOIN sessions_index s ON s.id = f.rowid "
+                          "WHERE sessions_fts MATCH 'crossfade'")  # fmt: skip
+    assert hits == [(RADIO,)]
+
+
+async def test_importing_again_adds_nothing(db: Database) -> None:
+    first = await importer(db)
+    await first.import_paths([FIXTURES])
+    again = await first.import_paths([FIXTURES])
+    assert (again.lines, again.new_lines, again.messages, again.malformed) == (0, 0, 0, 0)
+    # Even with what it had read forgotten (a copy elsewhere, another machine's import): uuids keep it single.
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM transcript_files")
+    fresh = await first.import_paths([FIXTURES])
+    assert fresh.lines == 22 and fresh.malformed == 2
+    assert (fresh.new_lines, fresh.messages, fresh.sessions) == (0, 0, 0)
+    assert await rows(db, "SELECT count(*) FROM sessions_index") == [(15,)]
+
+
+async def test_a_growing_file_adds_only_its_new_lines_and_waits_for_a_line_being_written(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{RADIO}.jsonl"
+    shutil.copy(FIXTURES / "-srv-radio" / f"{RADIO}.jsonl", path)
+    run = await importer(db)
+    await run.import_paths([path])
+    line = {"type": "user", "sessionId": RADIO, "uuid": "grown-1", "timestamp": "2026-11-30T11:00:00.000Z",
+            "message": {"role": "user", "content": "And the volume jump after a skip?"}}  # fmt: skip
+    half = json.dumps({**line, "uuid": "grown-2", "message": {"role": "user", "content": "Also the fade length"}})
+    with path.open("a") as handle:
+        handle.write(json.dumps(line) + "\n" + half[:40])  # the agent is still writing the second one
+    grown = await run.import_paths([path])
+    assert (grown.lines, grown.new_lines, grown.messages) == (1, 1, 1)
+    with path.open("a") as handle:
+        handle.write(half[40:] + "\n")
+    finished = await run.import_paths([path])
+    assert (finished.lines, finished.new_lines, finished.messages) == (1, 1, 1)
+    messages = await store.messages_after(db, RADIO, 4, 10)
+    assert [m.content for m in messages] == ["And the volume jump after a skip?", "Also the fade length"]
+    # Replaced by a shorter file at the same path: read again from its start, nothing doubled.
+    path.write_text(json.dumps(line) + "\n")
+    replaced = await run.import_paths([path])
+    assert (replaced.lines, replaced.new_lines) == (1, 0)
+
+
+async def test_watching_a_folder_imports_each_transcript_as_it_is_written(db: Database, tmp_path: Path) -> None:
+    run = await importer(db)
+    report, stop = Report(), asyncio.Event()
+    watching = asyncio.create_task(run.watch(tmp_path, report, stop))
+    await asyncio.sleep(0.3)
+    shutil.copy(FIXTURES / "-home-luci-notes" / f"{NOTES}.jsonl", tmp_path / f"{NOTES}.jsonl")
+    for _ in range(100):
+        if await store.get_session(db, NOTES) is not None:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(watching, 5)
+    found = await store.get_session(db, NOTES)
+    assert found is not None and found.message_count == 2
+
+
+def test_cwd_tickets_take_the_longest_folder_first() -> None:
+    assert parse_cwd_tickets("/srv=MC-1, /srv/radio=mc-2,broken") == [("/srv/radio", "MC-2"), ("/srv", "MC-1")]
+
+
+def test_the_command_imports_and_says_what_it_did(tmp_path: Path) -> None:
+    db = tmp_path / "mc.db"
+    command = [sys.executable, "-m", "app.cli", "sessions", "import", str(FIXTURES), "--db", str(db)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert "Imported 3 files, 22 lines read: 19 new lines, 15 messages indexed, 3 new sessions" in done.stderr
+    assert "2 malformed lines skipped" in done.stderr and f"{RADIO}.jsonl:6: not a JSON object" in done.stderr
+    missing = subprocess.run([*command[:-3], str(tmp_path / "nowhere"), "--db", str(db)], capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+    assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+
+
+def test_a_workers_init_joins_its_session_to_the_ticket(harness: Harness) -> None:
+    ident = harness.ticket("Served by a session")
+    worker = bearer(harness.token("worker", "worker-4"))
+    init = {"type": "system", "subtype": "init", "session_id": "sess-from-events", "model": "claude-x", "cwd": "/w"}
+    harness.client.post(f"/api/v1/tickets/{ident}/events", json={"events": [{"type": "user"}, init]}, headers=worker)
+    listed = harness.client.get("/api/v1/sessions", headers=worker).json()["sessions"]
+    [joined] = [s for s in listed if s["id"] == "sess-from-events"]
+    assert (joined["ticket"], joined["agent"], joined["source"], joined["ticket_seq"]) == (
+        ident,
+        "worker-4",
+        "events",
+        2,
+    )
+    assert (joined["model"], joined["cwd"]) == ("claude-x", "/w")
+
+
+def test_the_sessions_api_registers_lists_by_page_and_reads_messages(harness: Harness) -> None:
+    ident = harness.ticket("API sessions")
+    worker = bearer(harness.token("worker", "worker-1"))
+    for n in range(5):
+        body = {"id": f"api-{n}", "agent": "lucienne", "ticket": ident, "started_at": f"2026-11-2{n}T08:00:00Z"}
+        made = harness.client.post("/api/v1/sessions", json=body, headers=worker)
+        assert made.status_code == 201 and made.json()["ticket"] == ident and made.json()["source"] == "api"
+    again = harness.client.post("/api/v1/sessions", json={"id": "api-0", "model": "opus"}, headers=worker).json()
+    assert (again["agent"], again["ticket"], again["model"]) == ("lucienne", ident, "opus"), "learned, kept"
+    bad = harness.client.post("/api/v1/sessions", json={"id": "x", "ticket": "MC-999"}, headers=worker)
+    assert bad.status_code == 422 and "MC-999" in bad.text
+    assert harness.client.post("/api/v1/sessions", json={"id": "../x"}, headers=worker).status_code == 400
+    seen, cursor = [], None
+    while True:
+        page = harness.client.get("/api/v1/sessions", params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                                  headers=worker).json()  # fmt: skip
+        seen += [s["id"] for s in page["sessions"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ["api-4", "api-3", "api-2", "api-1", "api-0"]
+    assert harness.client.get("/api/v1/sessions", params={"cursor": "nope"}, headers=worker).status_code == 400
+    assert cursor is None and page["sessions"][0]["id"] == "api-0"
+    only = harness.client.get("/api/v1/sessions", params={"ticket": ident.lower(), "agent": "lucienne"}, headers=worker)
+    assert len(only.json()["sessions"]) == 5
+    assert harness.client.get("/api/v1/sessions/nope/messages", headers=worker).status_code == 404
+    assert harness.client.get("/api/v1/sessions/api-1/messages", headers=worker).json() == []
