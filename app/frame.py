@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/", "Overview"),
     ("/board", "Board"),
     ("/activity", "Activity"),
+    ("/sessions", "Sessions"),
     ("/tasks", "Tasks"),
     ("/team", "Team"),
     ("/logs", "Logs"),

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from app import ROOT
 from app.markdown import render_markdown
 from app.rules import PRIORITY_LABELS, STATUS_LABELS
+from app.run_view import seconds_between
 from app.text import first_line
 
 env = Environment(
@@ -71,6 +72,16 @@ def when(stamp: str | None, shape: str = "minute") -> Markup:
 env.filters["when"] = when
 
 
+def event_url(owner: str, seq: int) -> str:
+    """Where one event of a run is shown whole: a ticket's event, or ("session:<id>") a transcript's line."""
+    if owner.startswith("session:"):
+        return f"/sessions/{owner.removeprefix('session:')}/lines/{seq}"
+    return f"/ticket/{owner}/events/{seq}"
+
+
+env.globals["event_url"] = event_url
+
+
 def duration(seconds: float | None) -> str:
     """Seconds as a person reads a span: "0.4 s", "48 s", "3 min 12 s", "2 h 5 min"."""
     if seconds is None:
@@ -97,5 +108,6 @@ def count(n: int) -> str:
 
 
 env.filters["duration"] = duration
+env.globals["seconds"] = seconds_between
 env.filters["count"] = count
 env.filters["first_line"] = first_line

@@ -32,9 +32,9 @@ VALUES (:source_id, :target_id, :rel_type, :created_at);
 INSERT INTO ticket_context (ticket_id, vault_path, action, source, note, created_at)
 VALUES (:ticket_id, :vault_path, :action, :source, :note, :created_at);
 
--- name: demo_insert_sessions(id, agent, title, ticket_id, started_at, ended_at)*!
-INSERT INTO sessions (id, agent, title, ticket_id, started_at, ended_at)
-VALUES (:id, :agent, :title, :ticket_id, :started_at, :ended_at);
+-- name: demo_insert_sessions(id, agent, title, ticket_id, started_at, ended_at, last_at, message_count)*!
+INSERT INTO sessions (id, agent, title, ticket_id, started_at, ended_at, last_at, message_count)
+VALUES (:id, :agent, :title, :ticket_id, :started_at, :ended_at, :last_at, :message_count);
 
 -- name: demo_insert_session_turns(session_id, turn, role, content, ts)*!
 -- The sessions_index triggers keep sessions_fts in step.

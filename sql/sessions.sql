@@ -107,3 +107,24 @@ SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, 
    AND (:before_started IS NULL OR (s.started_at, s.id) < (:before_started, :before_id))
  ORDER BY s.started_at DESC, s.id DESC
  LIMIT :limit;
+
+-- name: sessions_line(session_id, seq)
+-- One line of a transcript (as the run view folds it).
+SELECT id AS rowid, 0 AS ticket_id, seq, event_type, payload_json, ts, NULL AS worker
+  FROM session_lines WHERE session_id = :session_id AND seq = :seq;
+
+-- name: sessions_agents()
+-- The agents that have sessions, for the list's filter.
+SELECT DISTINCT agent FROM sessions ORDER BY agent;
+
+-- name: sessions_of_ticket(ticket_id, limit)
+-- A ticket's sessions, newest first.
+SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, s.ended_at, s.cwd, s.model,
+       s.source, s.message_count, s.cost_usd, s.ticket_seq
+  FROM sessions s JOIN tickets t ON t.id = s.ticket_id
+ WHERE s.ticket_id = :ticket_id
+ ORDER BY s.started_at DESC
+ LIMIT :limit;
+
+-- name: sessions_line_count(session_id)$
+SELECT coalesce(max(seq), 0) FROM session_lines WHERE session_id = :session_id;

@@ -82,7 +82,7 @@ UPDATE tickets SET sort_key = :sort_key, placed_at = strftime('%Y-%m-%dT%H:%M:%f
 
 -- name: tickets_page_version(identifier)^
 -- What the ticket page shows, as a version (each part an index probe): the ticket's own row, its last event,
--- comments, messages to workers, vault files and links (from either end), and the board's versions, which move
+-- comments, messages to workers, vault files, links (from either end) and sessions, and the board's versions, which move
 -- with any change to any ticket or tag (the linked tickets' states, the assignee and tag suggestions).
 SELECT t.id AS ticket_id,
        t.updated_at,
@@ -92,6 +92,8 @@ SELECT t.id AS ticket_id,
        (SELECT count(*) || '/' || coalesce(max(id), 0) FROM ticket_context WHERE ticket_id = t.id) AS context,
        (SELECT count(*) || '/' || coalesce(max(id), 0) FROM ticket_relationships
          WHERE source_id = t.id OR target_id = t.id) AS links,
+       (SELECT count(*) || '/' || coalesce(max(coalesce(last_at, started_at)), '') FROM sessions
+         WHERE ticket_id = t.id) AS sessions,
        (SELECT group_concat(version, '/') FROM board_state) AS board
   FROM tickets t
  WHERE t.identifier = :identifier;

@@ -18,8 +18,10 @@ from app.agent_session import SessionStatus
 from app.demo import fill_demo
 from app.run_view import RunFolder
 from app.store import events as event_store
+from app.store import sessions
 from tests.conftest import Harness
 from tests.test_run_view import corpus_payloads
+from tests.test_sessions import BOARD, import_fixture
 
 # Templates the walk below cannot reach, each with the reason (none today).
 NOT_WALKED: dict[str, str] = {}
@@ -70,6 +72,8 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
            {"type": "system", "subtype": "init", "model": "claude"},
            {"type": "result", "subtype": "session_end", "reason": "crashed", "exit_code": 3}]  # fmt: skip
     assert client.post(f"/api/v1/tickets/{busy}/events", json={"events": run}, headers=worker).status_code == 201
+    import_fixture(harness)  # transcripts (one page of each kind of session)
+    demo_session = "/sessions/" + harness.call(sessions.list_sessions, harness.db, "luci", None, None, 1)[0].id
     folder = RunFolder()
     for event in harness.call(event_store.events_after, harness.db, 1, 0, 1000):
         change = folder.add(event)  # a live frame for every event: new runs, appended items, completed calls
@@ -83,6 +87,7 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
         "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?events=all",
         f"/ticket/{busy}/events/3", "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test",
         "/palette?q=MC", "/keys", "/tickets/new", "/nowhere", "/board/columns/done?after_key=0&after_id=0",
+        "/sessions", "/sessions?agent=nobody", f"/sessions/{BOARD}", f"/sessions/{BOARD}/lines/5", demo_session,
     ]  # fmt: skip
     for path in pages:
         for htmx in ({}, {"HX-Request": "true"}):

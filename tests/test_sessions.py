@@ -17,7 +17,7 @@ from app.settings import load_settings
 from app.store import sessions as store
 from app.store import tickets
 from app.transcript_import import Importer, Report, parse_cwd_tickets
-from tests.conftest import Harness, bearer
+from tests.conftest import Harness, bearer, soup
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 BOARD = "5f1c2b7e-0a51-4c6e-9d3b-2a8f7c1e9b01"  # names MC-1 in its first prompt; a summary titles it
@@ -180,3 +180,61 @@ def test_the_sessions_api_registers_lists_by_page_and_reads_messages(harness: Ha
     assert len(only.json()["sessions"]) == 5
     assert harness.client.get("/api/v1/sessions/nope/messages", headers=worker).status_code == 404
     assert harness.client.get("/api/v1/sessions/api-1/messages", headers=worker).json() == []
+
+
+def import_fixture(harness: Harness, **settings: Any) -> None:
+    """The fixture's transcripts imported into the harness's database (with tickets MC-1 and MC-2)."""
+
+    async def run() -> None:
+        await (await importer(harness.db, **settings)).import_paths([FIXTURES])
+
+    harness.call(run)
+
+
+def test_the_sessions_page_lists_filters_and_pages_by_keyset(harness: Harness) -> None:
+    harness.login()
+    assert "mc sessions import" in harness.client.get("/sessions").text  # the empty state says how
+    import_fixture(harness)
+    page = soup(harness.client.get("/sessions").text)
+    titles = [a.get_text() for a in page.select(".session-title")]
+    assert titles == ["Summarise this week's race results for the F1 predictor.",
+                      "Why does the radio skip tracks when the mood changes to focus?",
+                      "Fix the flaky board test (MC-1)"]  # fmt: skip
+    board = page.select(".session-row")[2].get_text(" ")
+    assert "MC-1" in board and "9 messages" in board and "51 s" in board
+    only = soup(harness.client.get("/sessions", params={"ticket": "mc-1"}).text).select(".session-title")
+    assert [a.get_text() for a in only] == ["Fix the flaky board test (MC-1)"]
+    none = harness.client.get("/sessions", params={"agent": "nobody"}).text
+    assert "No session matches these filters" in none
+    fragment = harness.client.get("/sessions", headers={"HX-Request": "true"}).text
+    assert "<html" not in fragment and 'id="sessions"' in fragment
+    worker = bearer(harness.token("worker"))
+    for n in range(60):
+        body = {"id": f"bulk-{n:02d}", "agent": "lucienne", "started_at": f"2026-10-01T08:{n:02d}:00Z"}
+        harness.client.post("/api/v1/sessions", json=body, headers=worker)
+    first = soup(harness.client.get("/sessions", params={"agent": "lucienne"}).text)
+    older = first.select_one('.pager a[rel="next"]')["href"]
+    second = soup(harness.client.get(older).text)
+    ids = [a["href"] for a in first.select(".session-title") + second.select(".session-title")]
+    assert ids == [f"/sessions/bulk-{n:02d}" for n in range(59, -1, -1)] and not second.select('.pager a[rel="next"]')
+    assert harness.client.get("/sessions", params={"cursor": "nope"}).status_code == 400
+
+
+def test_a_transcript_reads_in_the_run_view_with_each_line_whole_on_its_own_page(harness: Harness) -> None:
+    harness.login()
+    import_fixture(harness)
+    page = soup(harness.client.get(f"/sessions/{BOARD}").text)
+    assert page.select_one("h1").get_text() == "Fix the flaky board test (MC-1)"
+    facts = page.select_one(".session-facts").get_text(" ")
+    assert "claude-sonnet-4-5-20250929" in facts and "/home/luci/src/hub" in facts and "51 s" in facts
+    bash = page.select_one(".tool.tool-error")
+    assert bash is not None and "NameError: name 'columns' is not defined" in bash.get_text()
+    assert page.select(".run-item.prompt") and page.select(".run-item.thought") and page.select("#ev-11")
+    assert "summary" not in [el.get_text() for el in page.select(".item-label")], "the summary is the title"
+    line = harness.client.get(f"/sessions/{BOARD}/lines/5")
+    assert line.status_code == 200 and "NameError" in line.text and f"/sessions/{BOARD}?after=4#ev-5" in line.text
+    assert harness.client.get(f"/sessions/{BOARD}/lines/99").status_code == 404
+    assert harness.client.get("/sessions/nobody-here").status_code == 404
+    assert harness.client.get(f"/sessions/{BOARD}", params={"after": -1}).status_code == 400
+    ticket = soup(harness.client.get("/ticket/MC-1").text)
+    assert [a["href"] for a in ticket.select("#ticket-sessions a")][:1] == [f"/sessions/{BOARD}"]

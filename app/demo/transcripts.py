@@ -180,6 +180,8 @@ class TranscriptRows(DemoCore):
             )
         if not open_:
             session["ended_at"] = stamp(at + timedelta(seconds=rng.uniform(30, 600)))
+        session["last_at"] = turns[-1]["ts"]
+        session["message_count"] = len(turns)
         return session, turns
 
     def make_sessions(self) -> tuple[list[Row], list[Row]]:

@@ -17,6 +17,8 @@ from app.lookup import find_ticket
 from app.params import Seq
 from app.state import app_state
 from app.store import events as event_store
+from app.store import sessions
+from app.store.events import WorkerEvent
 
 
 class Part(msgspec.Struct, frozen=True):
@@ -36,6 +38,8 @@ class EventPage(msgspec.Struct, frozen=True):
     ts: str
     event_type: str
     parts: list[Part]
+    back_url: str = ""  # where it is in its run
+    back_label: str = ""
 
 
 def parts_of(payload: Any) -> list[Part]:
@@ -68,6 +72,17 @@ def parts_of(payload: Any) -> list[Part]:
     return parts
 
 
+async def whole_parts(event: WorkerEvent) -> list[Part]:
+    """An event's (or a transcript line's) blocks whole, their markdown rendered."""
+    try:
+        payload = json.loads(event.payload_json)
+    except (ValueError, RecursionError):
+        payload = event.payload_json
+    parts = parts_of(payload)
+    await markdown.prepare([p.text for p in parts if p.shape == "markdown"])
+    return parts
+
+
 @get("/ticket/{identifier:str}/events/{seq:int}", cache=False)
 async def event_page(request: Request[Any, Any, Any], identifier: FromPath[str], seq: FromPath[Seq]) -> Response[str]:
     """Event `seq` of the ticket, every block of it whole (a page, or the fragment for an in-place expand)."""
@@ -76,14 +91,22 @@ async def event_page(request: Request[Any, Any, Any], identifier: FromPath[str],
     if not found:
         raise NotFoundException(f"{ticket.identifier} has no event #{seq}.")
     event = found[0]
-    try:
-        payload = json.loads(event.payload_json)
-    except (ValueError, RecursionError):
-        payload = event.payload_json
-    parts = parts_of(payload)
-    await markdown.prepare([p.text for p in parts if p.shape == "markdown"])
+    parts = await whole_parts(event)
     ctx = EventPage(f"{ticket.identifier} event #{seq}", ticket.identifier, seq, event.ts, event.event_type, parts)
     return render(request, "templates/page.html", "fragments/run/event.html", ctx)
 
 
-ROUTES = [event_page]
+@get("/sessions/{session_id:str}/lines/{seq:int}", cache=False)
+async def line_page(request: Request[Any, Any, Any], session_id: FromPath[str], seq: FromPath[Seq]) -> Response[str]:
+    """Line `seq` of a session's transcript, every block of it whole."""
+    line = await sessions.line(app_state(request).db, session_id, seq)
+    if line is None:
+        raise NotFoundException(f"Session {session_id!r} has no line #{seq}.")
+    parts = await whole_parts(line)
+    back = f"/sessions/{session_id}?after={max(0, seq - 1)}#ev-{seq}"
+    title = f"Session {session_id[:8]} line #{seq}"
+    ctx = EventPage(title, "", seq, line.ts, line.event_type, parts, back, "Transcript")
+    return render(request, "templates/page.html", "fragments/run/event.html", ctx)
+
+
+ROUTES = [event_page, line_page]

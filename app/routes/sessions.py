@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, Parameter
+from markupsafe import Markup
 
+from app import markdown
 from app.auth import WORKER
 from app.clock import stamp
+from app.htmx import render
 from app.lookup import find_target
 from app.openapi import refusals
 from app.params import Seq
+from app.run_view import RunFolder, markdown_of, seconds_between
 from app.state import app_state
 from app.store import sessions as store
+from app.store.events import WorkerEvent
+from app.templates import render_html
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
@@ -121,4 +128,100 @@ async def session_messages(
     return await store.messages_after(db, session_id, after, limit)
 
 
-ROUTES = [register_session, list_sessions, session_messages]
+# --- pages -------------------------------------------------------------------------------------------------
+
+LINES_SHOWN = 300  # a transcript page shows this many lines; longer ones page by keyset (?after=<seq>)
+
+
+class SessionsPage(msgspec.Struct, frozen=True):
+    """Context of /sessions: a page of sessions under the filters, and the way to the next."""
+
+    title: str
+    sessions: list[store.Session]
+    agents: list[str]
+    agent: str
+    ticket: str
+    next_url: str
+    filtered: bool
+
+
+class TranscriptPage(msgspec.Struct, frozen=True):
+    """Context of /sessions/<id>: the session, and a page of its transcript in the run view."""
+
+    title: str
+    session: store.Session
+    runs_html: Markup
+    first: int
+    last: int
+    total: int
+    earlier_url: str
+    later_url: str
+
+
+@get("/sessions", cache=False)
+async def sessions_page(
+    request: Request[Any, Any, Any],
+    agent: Annotated[str | None, Parameter(max_length=100)] = None,
+    ticket: Annotated[str | None, Parameter(max_length=40)] = None,
+    cursor: Annotated[str | None, Parameter(pattern=CURSOR)] = None,
+) -> Response[str]:
+    """Every agent session, newest first, filtered by agent and ticket in the URL, paged by keyset."""
+    db = app_state(request).db
+    agent, ticket = (agent or "").strip(), (ticket or "").strip().upper()
+    found = await store.list_sessions(db, agent or None, ticket or None, decode_cursor(cursor) if cursor else None, 51)
+    next_url = ""
+    if len(found) > 50:
+        query = urlencode(
+            {k: v for k, v in (("agent", agent), ("ticket", ticket)) if v} | {"cursor": encode_cursor(found[49])}
+        )
+        next_url = f"/sessions?{query}"
+    ctx = SessionsPage(
+        "Sessions", found[:50], await store.agents(db), agent, ticket, next_url, bool(agent or ticket or cursor)
+    )
+    return render(request, "templates/page.html", "fragments/sessions/list.html", ctx)
+
+
+@get("/sessions/{session_id:str}", cache=False)
+async def transcript_page(request: Request[Any, Any, Any], session_id: FromPath[str], after: Seq = 0) -> Response[str]:
+    """A session's transcript in the run view, LINES_SHOWN lines a page (?after=<seq> pages on)."""
+    mc = app_state(request)
+    session = await store.get_session(mc.db, session_id)
+    if session is None:
+        raise NotFoundException(f"There is no session {session_id!r}.")
+    total = await store.line_count(mc.db, session_id)
+    lines = await store.lines_after(mc.db, session_id, after, LINES_SHOWN)
+    if not total and session.message_count:  # indexed messages without their lines (older stores): as said
+        lines = [as_line(m) for m in await store.messages_after(mc.db, session_id, after, LINES_SHOWN)]
+        total = session.message_count
+    folder = RunFolder()
+    for line in lines:
+        if line.event_type != "summary":  # (the page's title)
+            folder.add(line)
+    runs = folder.runs
+    for run in runs:  # a transcript has no `result` lines: it reads finished once quiet (and is shown open)
+        idle = seconds_between(run.header.last_ts, stamp())
+        if not run.header.finished and (idle is None or idle >= mc.settings.run_stall_s):
+            run.header.finished, run.header.state = True, "finished"
+    await markdown.prepare([text for run in runs for text in markdown_of(run.items)])
+    owner = f"session:{session_id}"
+    html = Markup("").join(
+        render_html("fragments/run/run.html", header=run.header, items=run.items, identifier=owner, open_runs=True)
+        for run in runs
+    )
+    first, last = (lines[0].seq, lines[-1].seq) if lines else (0, 0)
+    base = f"/sessions/{session_id}"
+    earlier = f"{base}?after={max(0, first - 1 - LINES_SHOWN)}" if first > 1 else ""
+    later = f"{base}?after={last}" if last < total else ""
+    title = session.title or f"Session {session_id[:8]}"
+    ctx = TranscriptPage(title, session, html, first, last, total, earlier, later)
+    return render(request, "templates/page.html", "fragments/sessions/transcript.html", ctx)
+
+
+def as_line(message: store.MessageRow) -> WorkerEvent:
+    """An indexed message as a transcript line (for a session whose lines were never kept)."""
+    voice = "user" if message.role == "user" else "assistant"
+    payload = {"type": voice, "message": {"role": voice, "content": [{"type": "text", "text": message.content}]}}
+    return WorkerEvent(message.turn, 0, message.turn, voice, msgspec.json.encode(payload).decode(), message.ts)
+
+
+ROUTES = [register_session, list_sessions, session_messages, sessions_page, transcript_page]

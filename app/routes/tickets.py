@@ -24,7 +24,7 @@ from app.rules import RuleBroken, check_description
 from app.run_pages import SHOWN, RunsShown
 from app.run_view import markdown_of
 from app.state import app_state
-from app.store import tickets
+from app.store import sessions, tickets
 from app.store.transcripts import Page
 from app.streams import NO_COMPRESSION
 from app.templates import render_html
@@ -42,6 +42,8 @@ from app.ticket_sections import (
     timeline,
 )
 
+SESSIONS_SHOWN = 5  # the newest sessions of a ticket on its page; /sessions?ticket= has all
+
 
 class TicketPage(msgspec.Struct, frozen=True):
     """Context of a ticket page: one section per fragment, top to bottom."""
@@ -53,6 +55,7 @@ class TicketPage(msgspec.Struct, frozen=True):
     context: ContextSection
     conversation: TimelineSection
     can_write: bool
+    sessions: list[sessions.Session] = []
 
 
 def page_url(identifier: str, anchor: str) -> str:
@@ -146,6 +149,7 @@ async def build_ticket_page(
             can_write=can_write(request),
         ),
         can_write=can_write(request),
+        sessions=await sessions.of_ticket(db, ticket.id, SESSIONS_SHOWN),
     )
     html = render_text(request, "templates/page.html", "fragments/ticket/ticket.html", ctx)
     runs_texts = [text for run in shown.runs for text in markdown_of(run.items)]

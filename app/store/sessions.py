@@ -210,3 +210,28 @@ async def list_sessions(
                 conn, agent=agent, ticket=ticket, before_started=started, before_id=session_id, limit=limit
             ),
         )
+
+
+async def line(db: Database, session_id: str, seq: int) -> WorkerEvent | None:
+    """One transcript line, or None."""
+    async with db.read() as conn:
+        found = await to_structs(WorkerEvent, queries.sessions_line(conn, session_id=session_id, seq=seq))
+    return found[0] if found else None
+
+
+async def line_count(db: Database, session_id: str) -> int:
+    """How many lines a transcript has."""
+    async with db.read() as conn:
+        return int(await queries.sessions_line_count(conn, session_id=session_id))
+
+
+async def agents(db: Database) -> list[str]:
+    """The agents that have sessions."""
+    async with db.read() as conn:
+        return [row[0] async for row in queries.sessions_agents(conn)]
+
+
+async def of_ticket(db: Database, ticket_id: int, limit: int = 20) -> list[Session]:
+    """A ticket's sessions, newest first."""
+    async with db.read() as conn:
+        return await to_structs(Session, queries.sessions_of_ticket(conn, ticket_id=ticket_id, limit=limit))

@@ -37,6 +37,7 @@ class PageVersion(msgspec.Struct, frozen=True):
     sent: str
     context: str
     links: str
+    sessions: str
     board: str
 
 

@@ -1,0 +1,82 @@
+"""Sessions in a real Chromium: from a ticket to the session that served it, its transcript in the run view,
+one line whole, and back; the list filtered by its form; axe-core clean, and nothing sideways on a phone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import serious_violations
+from tests.server import Server, start_server
+from tests.test_sessions import BOARD, FIXTURES
+from tests.test_streams import admin_token
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    """A server with tickets MC-1 and MC-2 and the fixture's transcripts imported beside it."""
+    db = tmp_path / "mc.db"
+    token = admin_token(db)
+    server = start_server(db)
+    for title in ("Flaky board test", "Radio skips"):
+        httpx.post(f"{server.base_url}/api/v1/tickets", json={"title": title},
+                   headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
+    subprocess.run([sys.executable, "-m", "app.cli", "sessions", "import", str(FIXTURES), "--db", str(db)],
+                   check=True, capture_output=True, timeout=60,
+                   env={**os.environ, "MC_CWD_TICKETS": "/srv/radio=MC-2"})  # fmt: skip
+    yield server, token
+    server.stop()
+
+
+def open_page(browser: Browser, server: Server, token: str, path: str, width: int = 1280) -> Page:
+    context = browser.new_context(base_url=server.base_url, bypass_csp=True, viewport={"width": width, "height": 800})
+    context.set_default_timeout(10_000)
+    context.request.post("/login", form={"token": token})
+    page = context.new_page()
+    page.goto(path)
+    return page
+
+
+def test_from_a_ticket_to_its_session_a_line_and_back(browser: Browser, hub: tuple[Server, str]) -> None:
+    server, token = hub
+    page = open_page(browser, server, token, "/ticket/MC-1")
+    link = page.locator("#ticket-sessions").get_by_role("link", name="Fix the flaky board test (MC-1)")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.base_url}/sessions/{BOARD}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fix the flaky board test (MC-1)")
+    failed = page.locator(".tool.tool-error")
+    expect(failed).to_contain_text("NameError: name 'columns' is not defined")  # a failure is shown open
+    expect(page.locator(".run-item.thought details")).not_to_have_attribute("open", "")  # thinking folded
+    assert not serious_violations(page)
+    page.goto(f"/sessions/{BOARD}/lines/5")
+    expect(page.locator("h1")).to_contain_text("Line #5")
+    page.get_by_role("link", name="Transcript").click()
+    expect(page).to_have_url(f"{server.base_url}/sessions/{BOARD}?after=4#ev-5")
+    page.locator(".crumbs").get_by_role("link", name="MC-1").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Flaky board test")
+    page.context.close()
+
+
+def test_the_list_filters_by_its_form_and_fits_a_phone(browser: Browser, hub: tuple[Server, str]) -> None:
+    server, token = hub
+    page = open_page(browser, server, token, "/sessions", width=375)
+    expect(page.locator(".session-title")).to_have_count(3)
+    page.get_by_label("Ticket").fill("MC-2")
+    page.get_by_role("button", name="Filter").click()  # (on a phone too: the form is plain, no auto-submit)
+    expect(page.locator(".session-title")).to_have_count(1)
+    expect(page.locator(".session-title")).to_have_text(
+        "Why does the radio skip tracks when the mood changes to focus?"
+    )
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert not serious_violations(page)
+    page.context.close()
