@@ -83,18 +83,23 @@ class Importer:
         self.progress = progress or (lambda text: None)
         self.cwd_tickets = parse_cwd_tickets(settings.cwd_tickets)
         self._identifier = re.compile(rf"\b{re.escape(settings.ticket_prefix)}-(\d+)\b")
+        # Lines read and not stored yet, and how far each of their files was read: stored together, many
+        # files to a transaction (a transaction per file spent most of an import waiting for its fsync).
+        self._pending: list[Line] = []
+        self._files: dict[str, store.FileState] = {}
 
     async def import_paths(self, paths: Iterable[str | Path]) -> Report:
         """Import every transcript file in `paths`."""
         report = Report()
         files = transcript_files(paths)
         for n, path in enumerate(files, 1):
-            await self.import_file(path, report)
+            await self.import_file(path, report, store_now=False)
             self.progress(f"{n}/{len(files)} files, {report.lines:,} lines, {report.messages:,} messages")
+        await self._flush(report)
         return report
 
-    async def import_file(self, path: Path, report: Report) -> None:
-        """Import what is new in one file."""
+    async def import_file(self, path: Path, report: Report, store_now: bool = True) -> None:
+        """Import what is new in one file (`store_now`: store it before returning, not with the files after it)."""
         key = str(path.resolve())  # noqa: ASYNC240 - a command of its own: nothing else waits on this loop
         try:
             with path.open("rb") as handle:
@@ -106,7 +111,7 @@ class Importer:
                 offset, count = (state.offset, state.lines) if grew and state else (0, 0)
                 handle.seek(offset)
                 report.files += 1
-                pending: list[Line] = []
+                lines: list[Line] = []
                 rest = b""  # the end of what was read that is not a whole line yet
                 while chunk := handle.read(CHUNK_BYTES):
                     data = rest + chunk
@@ -120,13 +125,15 @@ class Importer:
                         offset += len(raw) + 1
                         line = self._parse(raw, path, count, report)
                         if line is not None:
-                            pending.append(line)
-                        if len(pending) >= BATCH_LINES:
-                            await self._store(pending, store.FileState(key, info.st_ino, head, offset, count), report)
-                            pending = []
-                await self._store(pending, store.FileState(key, info.st_ino, head, offset, count), report)
+                            lines.append(line)
+                        if len(lines) >= BATCH_LINES:
+                            await self._add(lines, store.FileState(key, info.st_ino, head, offset, count), report)
+                            lines = []
+                await self._add(lines, store.FileState(key, info.st_ino, head, offset, count), report)
         except OSError as exc:
             report.problem(f"{path}: cannot be read ({exc.strerror})")
+        if store_now:
+            await self._flush(report)
 
     def _parse(self, raw: bytes, path: Path, number: int, report: Report) -> Line | None:
         report.lines += bool(raw.strip())
@@ -137,10 +144,21 @@ class Importer:
             report.problem(f"{path}:{number}: {exc}")
             return None
 
-    async def _store(self, lines: list[Line], file: store.FileState, report: Report) -> None:
-        lines = with_times(lines)
+    async def _add(self, lines: list[Line], file: store.FileState, report: Report) -> None:
+        """A file's lines (with times filled in from their neighbours) and how far it was read, to store."""
+        self._pending += with_times(lines)
+        self._files[file.path] = file
+        if len(self._pending) >= BATCH_LINES:
+            await self._flush(report)
+
+    async def _flush(self, report: Report) -> None:
+        """Store what is pending, and how far its files were read, in one transaction."""
+        if not self._pending and not self._files:
+            return
+        lines, files = self._pending, list(self._files.values())
+        self._pending, self._files = [], {}
         tickets_named = await self._tickets(lines)
-        report.add(await store.store_lines(self.db, lines, self.agent, tickets_named, file, stamp()))
+        report.add(await store.store_lines(self.db, lines, self.agent, tickets_named, files, stamp()))
 
     async def _tickets(self, lines: list[Line]) -> dict[str, int | None]:
         """The ticket each session names: an identifier in its first prompt, or its folder's in MC_CWD_TICKETS."""

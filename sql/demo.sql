@@ -37,7 +37,7 @@ INSERT INTO sessions (id, agent, title, ticket_id, started_at, ended_at, last_at
 VALUES (:id, :agent, :title, :ticket_id, :started_at, :ended_at, :last_at, :message_count);
 
 -- name: demo_insert_session_turns(session_id, turn, role, content, ts)*!
--- The sessions_index triggers keep sessions_fts in step.
+-- (demo_index_sessions indexes them for search, once all are in.)
 INSERT INTO sessions_index (session_id, turn, role, content, ts)
 VALUES (:session_id, :turn, :role, :content, :ts);
 
@@ -58,3 +58,6 @@ VALUES (:worker, :ticket_id, :status, :detail, :ts);
 -- name: demo_insert_vk_sync(ticket_id, vk_project, vk_task_id, state, last_synced_at)*!
 INSERT INTO vk_sync (ticket_id, vk_project, vk_task_id, state, last_synced_at)
 VALUES (:ticket_id, :vk_project, :vk_task_id, :state, :last_synced_at);
+
+-- name: demo_index_sessions()!
+INSERT INTO sessions_fts (rowid, content) SELECT id, content FROM sessions_index;

@@ -43,6 +43,11 @@ SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4
        r.value ->> 7
   FROM json_each(:rows) r;
 
+-- name: sessions_index_new(count)!
+-- Index for search the :count messages just added (the newest rows: ids are given out in order).
+INSERT INTO sessions_fts (rowid, content)
+SELECT id, content FROM sessions_index WHERE id > (SELECT max(id) FROM sessions_index) - :count;
+
 -- name: sessions_count_messages(counts)!
 -- :counts is a JSON array of [session_id, messages added].
 UPDATE sessions

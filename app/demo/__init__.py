@@ -95,4 +95,5 @@ async def fill_demo(db: Database, prefix: str, seed: int = 7, *, now: datetime |
             raise DemoError(f"the database already has {has}; mc demo fills only an empty database")
         for table, query in INSERTS.items():
             await getattr(queries, query)(conn, tables[table])
+        await queries.demo_index_sessions(conn)
     return DemoSummary(**{table: len(tables[table]) for table in INSERTS})

@@ -83,12 +83,12 @@ async def store_lines(
     lines: list[Line],
     agent: str,
     tickets: dict[str, int | None],
-    file: FileState | None = None,
+    files: list[FileState] = (),  # type: ignore[assignment]
     imported_at: str = "",
 ) -> Stored:
     """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds is skipped),
-    their messages for search, and, in the same transaction, how far `file` was read. `tickets`: the ticket
-    each session names, when the caller found one."""
+    their messages for search, and, in the same transaction, how far each of `files` was read. `tickets`: the
+    ticket each session names, when the caller found one."""
     stored = Stored()
     by_session: dict[str, list[Line]] = defaultdict(list)
     for line in lines:
@@ -118,14 +118,16 @@ async def store_lines(
                 counts.append([session_id, added])
             stored.lines += len(fresh)
             stored.messages += added
-        await run_once(conn, queries.sessions_register, rows=as_json(registered))
+        if registered:
+            await run_once(conn, queries.sessions_register, rows=as_json(registered))
         if rows:
             await run_once(conn, queries.sessions_insert_lines, rows=as_json(rows))
         if messages:
             await run_once(conn, queries.sessions_insert_messages, rows=as_json(messages))
+            await run_once(conn, queries.sessions_index_new, count=len(messages))
         if counts:
             await run_once(conn, queries.sessions_count_messages, counts=as_json(counts))
-        if file is not None:
+        for file in files:
             await run_once(conn, queries.sessions_save_file, **msgspec.structs.asdict(file), imported_at=imported_at)
     return stored
 
