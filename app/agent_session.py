@@ -71,10 +71,15 @@ class AgentSession:
     """One running agent: its process, the tasks that store its output, and how it ends."""
 
     def __init__(
-        self, ticket_id: int, identifier: str, settings: Settings, writer: EventWriter, changed: Callable[[], None]
+        self,
+        ticket_id: int,
+        identifier: str,
+        settings: Settings,
+        writer: EventWriter,
+        told: Callable[[SessionStatus], None],
     ) -> None:
         self.ticket_id, self.identifier = ticket_id, identifier
-        self.settings, self.writer, self.changed = settings, writer, changed
+        self.settings, self.writer, self.told = settings, writer, told
         self.argv = agent_argv(settings.agent_command)
         self.workdir = workdir_for(settings, identifier)
         self.process: asyncio.subprocess.Process | None = None
@@ -188,7 +193,7 @@ class AgentSession:
     def _set_waiting(self, waiting: bool) -> None:
         if waiting != self.waiting:
             self.waiting = waiting
-            self.changed()
+            self.told(self.status())
 
     async def _store_output(self) -> None:
         """Each line of stdout stored as an event (the lines that came in meanwhile in one write); at the end
@@ -288,7 +293,7 @@ class AgentSession:
         finally:
             log.info("session for %s ended (%s, exit status %s)", self.identifier, self.reason, code)
             self.ended.set()
-            self.changed()
+            self.told(self.status())
 
     async def _store(self, events: list[IncomingEvent], worker: str | None) -> None:
         try:
@@ -358,8 +363,9 @@ class Sessions:
                 f"{running} ({names}), the most this server runs at once (MC_SESSION_MAX): stop one of them first.",
                 503,
             )
-        session = AgentSession(ticket_id, identifier, self.settings, self.writer, lambda: None)
-        session.changed = lambda: self.announce(session.status(), ticket_id)
+        session = AgentSession(
+            ticket_id, identifier, self.settings, self.writer, lambda status: self.announce(status, ticket_id)
+        )
         await session.start()
         self._sessions[ticket_id] = session
         self._sessions.move_to_end(ticket_id)

@@ -32,8 +32,8 @@ class KeptPage:
         return self._gzipped
 
 
-class KeptPages(FragmentCache[KeptPage]):
-    """Rendered pages by everything they show; a few dozen at ~100 KB (and ~8 KB gzipped) each."""
+# Rendered pages by everything they show; a few dozen at ~100 KB (and ~8 KB gzipped) each.
+KeptPages = FragmentCache[KeptPage]
 
 
 def send_page(request: Request[Any, Any, Any], page: KeptPage) -> Response[bytes]:

@@ -57,9 +57,10 @@ class Said(msgspec.Struct, frozen=True):
     id: str = ""
 
 
-def session_bar(status: SessionStatus, can_write: bool = True, csrf: str = "") -> str:
-    """The session bar's HTML (the same fragment on the page, over the socket and after a form post)."""
-    return str(render_html("fragments/ticket/session.html", s=status, can_write=can_write, csrf=csrf))
+def session_bar(status: SessionStatus) -> str:
+    """The session bar's HTML as the socket sends it (the page includes the same fragment; its forms post with
+    htmx's CSRF header, or go over the socket)."""
+    return str(render_html("fragments/ticket/session.html", s=status, can_write=True, frame=None))
 
 
 def announce(mc: AppState) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -83,7 +84,7 @@ async def store_lines(
     lines: list[Line],
     agent: str,
     tickets: dict[str, int | None],
-    files: list[FileState] = (),  # type: ignore[assignment]
+    files: Sequence[FileState] = (),
     imported_at: str = "",
 ) -> Stored:
     """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds is skipped),
