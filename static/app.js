@@ -323,13 +323,19 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "g") { pendingG = Date.now(); return; }
   if (event.key === "?") { event.preventDefault(); openDialog("/keys", "Keyboard shortcuts"); return; }
 
+  if (event.key === "/") {
+    // The board's own filter on the board; anywhere else, the one search over everything.
+    event.preventDefault();
+    const field = document.getElementById("board-q") || document.getElementById("search-page-q");
+    if (field) { field.focus(); field.select(); } else { window.location.assign("/search"); }
+    return;
+  }
   if (document.querySelector("[data-ticket]")) {
     if (handleTicketKey(event)) event.preventDefault();
     return;
   }
   const onBoard = document.querySelector("[data-board]");
   if (!onBoard) return;
-  if (event.key === "/") { event.preventDefault(); document.getElementById("board-q")?.focus(); return; }
   if (event.key === "c") {
     event.preventDefault();
     const status = focusedCard()?.closest("ol.cards")?.dataset.status || "backlog";

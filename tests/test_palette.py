@@ -65,7 +65,7 @@ def test_without_javascript_search_is_a_page(harness: Harness) -> None:
     page = soup(harness.client.get("/search", params={"q": "searchable"}).text)
     assert page.select_one('nav[aria-label="Main"]') is not None
     assert page.select_one("form[role=search]")["action"] == "/search"
-    assert page.select_one(f'#palette-list a[href="/ticket/{ident}"]') is not None
+    assert page.select_one(f'#search-results a.hit-title[href="/ticket/{ident}"]') is not None
 
 
 def test_nothing_found_says_so(harness: Harness) -> None:

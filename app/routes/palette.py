@@ -68,7 +68,7 @@ def matches(words: str, text: str) -> bool:
     return all(w in text.lower() for w in words.lower().split())
 
 
-@get(["/search", "/palette"], cache=False)
+@get("/palette", cache=False)
 async def palette(request: Request[Any, Any, Any], q: FromQuery[str] = "", card: FromQuery[str] = "") -> Response[str]:
     """Results for the palette's input; the whole search page for a plain request."""
     mc = app_state(request)

@@ -80,3 +80,45 @@ def test_the_list_filters_by_its_form_and_fits_a_phone(browser: Browser, hub: tu
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     assert not serious_violations(page)
     page.context.close()
+
+
+def test_slash_opens_search_a_hit_leads_to_the_message_and_back(browser: Browser, hub: tuple[Server, str]) -> None:
+    """Ticket → its session → `/` → type → the hit → the very line → back to the results, all by keyboard."""
+    server, token = hub
+    page = open_page(browser, server, token, "/ticket/MC-1")
+    page.locator("#ticket-sessions").get_by_role("link", name="Fix the flaky board test (MC-1)").click()
+    expect(page).to_have_url(f"{server.base_url}/sessions/{BOARD}")
+    page.keyboard.press("/")
+    expect(page).to_have_url(f"{server.base_url}/search")
+    field = page.get_by_role("searchbox", name="Search tickets, comments and transcripts")
+    expect(field).to_be_focused()
+    assert not serious_violations(page)
+    page.keyboard.type("columns nameerror")
+    hits = page.locator(".hit-title")
+    expect(hits.first).to_be_visible()
+    expect(page).to_have_url(f"{server.base_url}/search?q=columns+nameerror")  # searched as typed, in the URL
+    expect(field).to_be_focused()  # the results swapped, not the field
+    expect(page.locator(".hit-snippet mark").first).to_have_text("NameError")
+    expect(page.locator(".search-kinds [aria-current=page]")).to_contain_text("All")
+    assert not serious_violations(page)
+    hits.first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("Line #")
+    expect(page.locator("main")).to_contain_text("NameError: name 'columns' is not defined")
+    page.go_back()
+    expect(page).to_have_url(f"{server.base_url}/search?q=columns+nameerror")
+    expect(page.locator(".hit-title").first).to_be_visible()
+    page.context.close()
+
+
+def test_search_fits_a_phone_and_filters_by_kind(browser: Browser, hub: tuple[Server, str]) -> None:
+    server, token = hub
+    page = open_page(browser, server, token, "/search?q=radio", width=375)
+    expect(page.locator(".hit").first).to_be_visible()
+    page.get_by_role("link", name="Messages").click()
+    expect(page).to_have_url(f"{server.base_url}/search?q=radio&kind=message")
+    kinds = page.locator(".hit-kind").all_inner_texts()
+    assert kinds and all(k.upper() not in ("TICKET", "COMMENT") for k in kinds)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert not serious_violations(page)
+    page.context.close()
