@@ -28,7 +28,9 @@ class Malformed(ValueError):
     """A line that is not a transcript line: counted and reported, never fatal."""
 
 
-class Message(msgspec.Struct, frozen=True):
+# gc=False: neither can be part of a reference cycle, and an import holds tens of thousands of them; tracked, the
+# garbage collector's full passes over them took a tenth of an import's time.
+class Message(msgspec.Struct, frozen=True, gc=False):
     """One searchable message of a line."""
 
     role: str  # user, assistant or tool
@@ -37,7 +39,7 @@ class Message(msgspec.Struct, frozen=True):
     tool: str | None = None
 
 
-class Line(msgspec.Struct, frozen=True):
+class Line(msgspec.Struct, frozen=True, gc=False):
     """One transcript line: whose session, its id and time, the JSON as written, and its messages."""
 
     session_id: str
@@ -48,7 +50,7 @@ class Line(msgspec.Struct, frozen=True):
     cwd: str = ""
     model: str = ""
     summary: str = ""  # a `summary` line's: the session's title
-    messages: list[Message] = []
+    messages: tuple[Message, ...] = ()
 
 
 _line = msgspec.json.Decoder(dict[str, Any])
@@ -87,13 +89,16 @@ def parse_line(raw: bytes | str, fallback_session: str = "") -> Line | None:
         cwd=str(data.get("cwd") or ""),
         model=str(model or ""),
         summary=str(data.get("summary") or "") if kind == "summary" else "",
-        messages=messages_of(kind, message) if not data.get("isMeta") else [],
+        messages=tuple(messages_of(kind, message)) if not data.get("isMeta") else (),
     )
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
 def _timestamp(value: Any) -> str:
     """The line's time in the database's format ("" when it has none: a summary line; see with_times)."""
-    if isinstance(value, str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", value):
+    if isinstance(value, str) and _TIME.match(value):
         return value[:19] + "." + (value[20:23] if value[19:20] == "." else "000").ljust(3, "0") + "Z"
     return ""
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +21,10 @@ from app.clock import stamp
 from app.db import Database
 from app.settings import Settings
 from app.store import sessions as store
-from app.store import tickets
 from app.transcript import Line, Malformed, first_prompt, parse_line, with_times
 
-BATCH_LINES = 2_000  # lines stored in one transaction
+BATCH_LINES = 10_000  # lines stored in one transaction (5,000 and 20,000 measured no better)
+FIRST_BATCH_LINES = 1_000
 CHUNK_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 1024  # the first bytes whose hash tells a rewritten file from one that grew
 REPORTED_MALFORMED = 20  # malformed lines named in the report (all are counted)
@@ -75,110 +75,162 @@ def transcript_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+@dataclass
+class Batch:
+    """Lines read and parsed (in a thread), with how far their files were read, to store in one transaction."""
+
+    lines: list[Line] = field(default_factory=list)
+    files: dict[str, store.FileState] = field(default_factory=dict)  # by path
+    opened: int = 0  # files
+    read: int = 0  # lines
+    malformed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < REPORTED_MALFORMED:
+            self.problems.append(text)
+
+
 class Importer:
-    """Imports transcript files into one database."""
+    """Imports transcript files into one database.
+
+    Files are read and parsed in a thread while the batch before is stored: SQLite lets go of the GIL while it
+    works, so the two share the machine's cores. Each batch is stored in one transaction, many files to it (a
+    transaction per file spent most of an import waiting for its fsync)."""
 
     def __init__(self, db: Database, settings: Settings, agent: str, progress: Callable[[str], None] | None = None):
         self.db, self.settings, self.agent = db, settings, agent
         self.progress = progress or (lambda text: None)
         self.cwd_tickets = parse_cwd_tickets(settings.cwd_tickets)
         self._identifier = re.compile(rf"\b{re.escape(settings.ticket_prefix)}-(\d+)\b")
-        # Lines read and not stored yet, and how far each of their files was read: stored together, many
-        # files to a transaction (a transaction per file spent most of an import waiting for its fsync).
-        self._pending: list[Line] = []
-        self._files: dict[str, store.FileState] = {}
 
     async def import_paths(self, paths: Iterable[str | Path]) -> Report:
         """Import every transcript file in `paths`."""
         report = Report()
         files = transcript_files(paths)
-        for n, path in enumerate(files, 1):
-            await self.import_file(path, report, store_now=False)
-            self.progress(f"{n}/{len(files)} files, {report.lines:,} lines, {report.messages:,} messages")
-        await self._flush(report)
+        await store.prepare_import(self.db)
+        await self._import(files, report)
         return report
 
-    async def import_file(self, path: Path, report: Report, store_now: bool = True) -> None:
-        """Import what is new in one file (`store_now`: store it before returning, not with the files after it)."""
-        key = str(path.resolve())  # noqa: ASYNC240 - a command of its own: nothing else waits on this loop
-        try:
-            with path.open("rb") as handle:
-                info = os.fstat(handle.fileno())
-                head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()
-                state = await store.file_state(self.db, key)
-                same = state is not None and state.inode == info.st_ino and state.head == head
-                grew = same and state is not None and state.offset <= info.st_size
-                offset, count = (state.offset, state.lines) if grew and state else (0, 0)
-                handle.seek(offset)
-                report.files += 1
-                lines: list[Line] = []
-                rest = b""  # the end of what was read that is not a whole line yet
-                while chunk := handle.read(CHUNK_BYTES):
-                    data = rest + chunk
-                    cut = data.rfind(b"\n")
-                    if cut < 0:
-                        rest = data
-                        continue
-                    rest = data[cut + 1 :]
-                    for raw in data[:cut].split(b"\n"):
-                        count += 1
-                        offset += len(raw) + 1
-                        line = self._parse(raw, path, count, report)
-                        if line is not None:
-                            lines.append(line)
-                        if len(lines) >= BATCH_LINES:
-                            await self._add(lines, store.FileState(key, info.st_ino, head, offset, count), report)
-                            lines = []
-                await self._add(lines, store.FileState(key, info.st_ino, head, offset, count), report)
-        except OSError as exc:
-            report.problem(f"{path}: cannot be read ({exc.strerror})")
-        if store_now:
-            await self._flush(report)
+    async def import_file(self, path: Path, report: Report) -> None:
+        """Import what is new in one file."""
+        await self._import([path], report)
 
-    def _parse(self, raw: bytes, path: Path, number: int, report: Report) -> Line | None:
-        report.lines += bool(raw.strip())
+    async def _import(self, files: list[Path], report: Report) -> None:
+        """Read the files a batch at a time in a thread, storing each batch while the next is read."""
+        by_key = {str(path.resolve()): path for path in files}
+        batches = self._read(by_key, await store.file_states(self.db, list(by_key)))
+        storing: asyncio.Task[None] | None = None
         try:
-            return parse_line(raw, fallback_session=path.stem)
+            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                if storing is not None:
+                    await storing  # one batch stored at a time, in order; its error stops the import
+                storing = asyncio.create_task(self._store(batch, report))
+                self.progress(
+                    f"{report.files}/{len(by_key)} files, {report.lines:,} lines, {report.messages:,} messages"
+                )
+        finally:
+            if storing is not None:
+                await storing
+
+    async def _store(self, batch: Batch, report: Report) -> None:
+        report.files += batch.opened
+        report.lines += batch.read
+        report.malformed += batch.malformed
+        for problem in batch.problems:
+            report.problem(problem)
+        files = list(batch.files.values())
+        tickets_named = await self._tickets(batch.lines)
+        report.add(await store.store_lines(self.db, batch.lines, self.agent, tickets_named, files, stamp()))
+
+    def _read(self, files: dict[str, Path], known: dict[str, store.FileState]) -> Iterator[Batch]:
+        """(In a thread, a batch a call.) What is new in `files` (by resolved path), parsed, in batches of up to
+        about BATCH_LINES lines. The first batches are smaller, so that storing starts soon: nothing is stored
+        while the first is read."""
+        batch, size = Batch(), FIRST_BATCH_LINES
+        for key, path in files.items():
+            try:
+                for lines, state in self._read_file(path, key, known.get(key), batch, size):
+                    batch.lines += lines
+                    batch.files[key] = state
+                    if len(batch.lines) >= size:
+                        yield batch
+                        batch, size = Batch(), min(size * 2, BATCH_LINES)
+            except OSError as exc:
+                batch.problem(f"{path}: cannot be read ({exc.strerror})")
+        if batch.lines or batch.files or batch.problems:
+            yield batch
+
+    def _read_file(
+        self, path: Path, key: str, state: store.FileState | None, batch: Batch, size: int
+    ) -> Iterator[tuple[list[Line], store.FileState]]:
+        """One file's new lines (with times filled in from their neighbours), a part at a time, each with how far
+        the file was read when it ends: from where the last import stopped if the file only grew, else from its
+        start."""
+        # As few calls that let go of the GIL as can be (open, fstat, a pread for the head and one for a file under
+        # CHUNK_BYTES): after each, this thread may wait for the GIL while the event loop holds it.
+        with path.open("rb", buffering=0) as handle:
+            fd = handle.fileno()
+            info = os.fstat(fd)
+            head = hashlib.sha256(os.pread(fd, HEAD_BYTES, 0)).hexdigest()
+            same = state is not None and state.inode == info.st_ino and state.head == head
+            grew = same and state is not None and state.offset <= info.st_size
+            offset, count = (state.offset, state.lines) if grew and state else (0, 0)
+            batch.opened += 1
+            stem = path.stem  # the session of a line that names none
+            lines: list[Line] = []
+            rest = b""  # the end of what was read that is not a whole line yet
+            at = offset  # where the next read starts (what is written after the fstat waits for the next import)
+            while at < info.st_size and (chunk := os.pread(fd, min(CHUNK_BYTES, info.st_size - at), at)):
+                at += len(chunk)
+                data = rest + chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                rest = data[cut + 1 :]
+                for raw in data[:cut].split(b"\n"):
+                    count += 1
+                    offset += len(raw) + 1
+                    line = self._parse(raw, path, stem, count, batch)
+                    if line is not None:
+                        lines.append(line)
+                    if len(lines) >= size:
+                        yield with_times(lines), store.FileState(key, info.st_ino, head, offset, count)
+                        lines = []
+            yield with_times(lines), store.FileState(key, info.st_ino, head, offset, count)
+
+    @staticmethod
+    def _parse(raw: bytes, path: Path, stem: str, number: int, batch: Batch) -> Line | None:
+        batch.read += bool(raw.strip())
+        try:
+            return parse_line(raw, fallback_session=stem)
         except Malformed as exc:
-            report.malformed += 1
-            report.problem(f"{path}:{number}: {exc}")
+            batch.malformed += 1
+            batch.problem(f"{path}:{number}: {exc}")
             return None
 
-    async def _add(self, lines: list[Line], file: store.FileState, report: Report) -> None:
-        """A file's lines (with times filled in from their neighbours) and how far it was read, to store."""
-        self._pending += with_times(lines)
-        self._files[file.path] = file
-        if len(self._pending) >= BATCH_LINES:
-            await self._flush(report)
-
-    async def _flush(self, report: Report) -> None:
-        """Store what is pending, and how far its files were read, in one transaction."""
-        if not self._pending and not self._files:
-            return
-        lines, files = self._pending, list(self._files.values())
-        self._pending, self._files = [], {}
-        tickets_named = await self._tickets(lines)
-        report.add(await store.store_lines(self.db, lines, self.agent, tickets_named, files, stamp()))
-
     async def _tickets(self, lines: list[Line]) -> dict[str, int | None]:
-        """The ticket each session names: an identifier in its first prompt, or its folder's in MC_CWD_TICKETS."""
-        named: dict[str, int | None] = {}
-        for session_id in {line.session_id for line in lines}:
-            own = [line for line in lines if line.session_id == session_id]
-            named[session_id] = await self.ticket_for(first_prompt(own), next((x.cwd for x in own if x.cwd), ""))
-        return named
+        """The ticket each session names: an identifier in its first prompt, or its folder's in MC_CWD_TICKETS
+        (the first of them that is a ticket; one query for the batch)."""
+        by_session: dict[str, list[Line]] = {}
+        for line in lines:
+            by_session.setdefault(line.session_id, []).append(line)
+        named = {
+            session_id: self.tickets_named(first_prompt(own), next((x.cwd for x in own if x.cwd), ""))
+            for session_id, own in by_session.items()
+        }
+        found = await store.ticket_ids(self.db, sorted({i for candidates in named.values() for i in candidates}))
+        return {s: next((found[i] for i in candidates if i in found), None) for s, candidates in named.items()}
 
-    async def ticket_for(self, prompt: str, cwd: str) -> int | None:
-        """The ticket a session names, if any."""
-        for match in self._identifier.finditer(prompt):
-            found = await tickets.get_ticket(self.db, f"{self.settings.ticket_prefix}-{match.group(1)}")
-            if found is not None:
-                return found.id
+    def tickets_named(self, prompt: str, cwd: str) -> list[str]:
+        """The ticket identifiers a session names, in the order they count: those in its prompt, then its
+        folder's (only the longest folder's that holds it)."""
+        names = [f"{self.settings.ticket_prefix}-{match.group(1)}" for match in self._identifier.finditer(prompt)]
         for folder, identifier in self.cwd_tickets:
             if cwd == folder or cwd.startswith(folder.rstrip("/") + "/"):
-                found = await tickets.get_ticket(self.db, identifier)
-                return found.id if found else None
-        return None
+                return [*names, identifier]
+        return names
 
     async def watch(self, folder: Path, report: Report, stop: asyncio.Event | None = None) -> None:
         """Import what is there, then each transcript as it changes, until `stop` is set (or Ctrl-C)."""

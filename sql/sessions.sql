@@ -7,18 +7,20 @@ SELECT s.id, s.ticket_id, s.message_count,
   FROM sessions s
  WHERE s.id IN (SELECT value FROM json_each(:ids));
 
--- name: sessions_known_uuids(session_id, uuids)
--- The line uuids among :uuids (a JSON array) this session holds already.
-SELECT uuid FROM session_lines
- WHERE session_id = :session_id AND uuid IN (SELECT value FROM json_each(:uuids));
+-- name: sessions_held_uuids(pairs)
+-- Which of :pairs (a JSON array of [session_id, uuid]) are lines held already.
+SELECT l.session_id, l.uuid
+  FROM json_each(:pairs) p JOIN session_lines l ON l.session_id = p.value ->> 0 AND l.uuid = p.value ->> 1;
 
 -- name: sessions_register(rows)!
 -- New sessions or what is newly known of them: :rows is a JSON array of objects with id, agent, title, ticket_id,
--- started_at, last_at, cwd, model, source. What a row leaves empty keeps what was there; times only widen.
-INSERT INTO sessions (id, agent, title, ticket_id, started_at, last_at, cwd, model, source)
+-- started_at, last_at, cwd, model, source and (an import's) messages_added. What a row leaves empty keeps what was
+-- there; times only widen; messages_added counts on from what the session had.
+INSERT INTO sessions (id, agent, title, ticket_id, started_at, last_at, cwd, model, source, message_count)
 SELECT r.value ->> 'id', coalesce(r.value ->> 'agent', 'agent'), coalesce(r.value ->> 'title', ''),
        r.value ->> 'ticket_id', r.value ->> 'started_at', r.value ->> 'last_at',
-       coalesce(r.value ->> 'cwd', ''), coalesce(r.value ->> 'model', ''), r.value ->> 'source'
+       coalesce(r.value ->> 'cwd', ''), coalesce(r.value ->> 'model', ''), r.value ->> 'source',
+       coalesce(r.value ->> 'messages_added', 0)
   FROM json_each(:rows) r
  WHERE true
 ON CONFLICT (id) DO UPDATE SET
@@ -28,41 +30,57 @@ ON CONFLICT (id) DO UPDATE SET
   started_at = min(sessions.started_at, excluded.started_at),
   last_at = max(coalesce(sessions.last_at, ''), coalesce(excluded.last_at, '')),
   cwd = iif(sessions.cwd = '', excluded.cwd, sessions.cwd),
-  model = iif(excluded.model = '', sessions.model, excluded.model);
+  model = iif(excluded.model = '', sessions.model, excluded.model),
+  message_count = sessions.message_count + excluded.message_count;
 
--- name: sessions_insert_lines(rows)!
--- A transcript's new lines: :rows is a JSON array of [session_id, seq, uuid, type, payload, ts].
+-- name: sessions_insert_lines(rows, payloads)!
+-- A transcript's new lines: :rows is a JSON array of [session_id, seq, uuid, type, payload start, payload length,
+-- ts]; the payloads are bytes of the blob :payloads (UTF-8, one after another; the first starts at 1). Kept out of
+-- the JSON, the large texts are neither escaped nor parsed: this insert took half the time it did with them in.
 INSERT INTO session_lines (session_id, seq, uuid, event_type, payload_json, ts)
-SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3,
+       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6
   FROM json_each(:rows) r;
 
--- name: sessions_insert_messages(rows)!
--- Their messages for search: :rows is a JSON array of [session_id, turn, role, kind, tool, content, ts, seq].
+-- name: sessions_insert_messages(rows, contents)!
+-- Their messages for search: :rows is a JSON array of [session_id, turn, role, kind, tool, content start, content
+-- length, ts, seq], the contents bytes of the blob :contents (as the lines' payloads above).
 INSERT INTO sessions_index (session_id, turn, role, kind, tool, content, ts, seq)
-SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6,
-       r.value ->> 7
+SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4,
+       CAST(substr(:contents, r.value ->> 5, r.value ->> 6) AS TEXT), r.value ->> 7, r.value ->> 8
   FROM json_each(:rows) r;
 
 -- name: sessions_index_new(count)!
--- Index for search the :count messages just added (the newest rows: ids are given out in order).
+-- Index for search the :count messages just added (the newest rows: ids are given out in order). The last statement
+-- of its transaction: FTS5 writes what it holds in memory as a new segment whenever a later statement of the same
+-- transaction opens a savepoint, and more, smaller segments cost merges (this way each transaction makes one).
 INSERT INTO sessions_fts (rowid, content)
 SELECT id, content FROM sessions_index WHERE id > (SELECT max(id) FROM sessions_index) - :count;
 
--- name: sessions_count_messages(counts)!
--- :counts is a JSON array of [session_id, messages added].
-UPDATE sessions
-   SET message_count = message_count + (SELECT c.value ->> 1 FROM json_each(:counts) c WHERE c.value ->> 0 = sessions.id)
- WHERE id IN (SELECT c.value ->> 0 FROM json_each(:counts) c);
+-- name: sessions_files(paths)
+-- How far each of :paths (a JSON array) was read before (the ones never read are not there).
+SELECT path, inode, head, offset, lines FROM transcript_files WHERE path IN (SELECT value FROM json_each(:paths));
 
--- name: sessions_file(path)^
-SELECT path, inode, head, offset, lines FROM transcript_files WHERE path = :path;
-
--- name: sessions_save_file(path, inode, head, offset, lines, imported_at)!
+-- name: sessions_save_files(files)!
+-- How far files were read: :files is a JSON array of objects with path, inode, head, offset, lines, imported_at.
 INSERT INTO transcript_files (path, inode, head, offset, lines, imported_at)
-VALUES (:path, :inode, :head, :offset, :lines, :imported_at)
+SELECT f.value ->> 'path', f.value ->> 'inode', f.value ->> 'head', f.value ->> 'offset', f.value ->> 'lines',
+       f.value ->> 'imported_at'
+  FROM json_each(:files) f
+ WHERE true
 ON CONFLICT (path) DO UPDATE SET
   inode = excluded.inode, head = excluded.head, offset = excluded.offset, lines = excluded.lines,
   imported_at = excluded.imported_at;
+
+-- name: sessions_ticket_ids(identifiers)
+-- The tickets among :identifiers (a JSON array), as identifier and id.
+SELECT identifier, id FROM tickets WHERE identifier IN (SELECT value FROM json_each(:identifiers));
+
+-- name: sessions_fts_hashsize()!
+-- Lets the search index hold up to 32 MB of a transaction's terms in memory before writing them out as a segment
+-- (FTS5's default is 1 MB): an import's batch makes one segment instead of a dozen, and fewer merges follow. Kept
+-- in the table's config (set again by each import); the app's other writes add a few messages at a time.
+INSERT INTO sessions_fts (sessions_fts, rank) VALUES ('hashsize', 33554432);
 
 -- name: sessions_get(id)^
 SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, s.ended_at, s.cwd, s.model,

@@ -80,6 +80,26 @@ async def test_importing_again_adds_nothing(db: Database) -> None:
     assert await rows(db, "SELECT count(*) FROM sessions_index") == [(15,)]
 
 
+async def test_a_resumed_session_whose_files_repeat_lines_is_stored_once(db: Database, tmp_path: Path) -> None:
+    """Claude Code writes a resumed session to a new file that starts with the old one's lines (same uuids): both
+    files in one import must not store a line twice (this failed the whole import with a UNIQUE error)."""
+    source = FIXTURES / "-home-luci-src-hub" / f"{BOARD}.jsonl"
+    folder = tmp_path / "projects"
+    for part in ("a", "b"):  # (a file's name is the session of a line that names none: the summary)
+        (folder / part).mkdir(parents=True)
+    shutil.copy(source, folder / "a" / f"{BOARD}.jsonl")
+    resumed = source.read_text() + json.dumps({
+        "type": "user", "uuid": "5f1c2b7e-line-resumed", "sessionId": BOARD, "timestamp": "2026-11-30T11:00:00.000Z",
+        "message": {"role": "user", "content": "One more thing: add a test for it."}}) + "\n"  # fmt: skip
+    (folder / "b" / f"{BOARD}.jsonl").write_text(resumed)
+    report = await (await importer(db)).import_paths([folder])
+    assert report.malformed == 2 and report.sessions == 1
+    lines = await rows(db, f"SELECT count(*), count(DISTINCT uuid) FROM session_lines WHERE session_id = '{BOARD}'")
+    assert lines[0][0] == lines[0][1], "each line once"
+    messages = await rows(db, f"SELECT message_count FROM sessions WHERE id = '{BOARD}'")
+    assert messages == await rows(db, f"SELECT count(*) FROM sessions_index WHERE session_id = '{BOARD}'")
+
+
 async def test_a_growing_file_adds_only_its_new_lines_and_waits_for_a_line_being_written(
     db: Database, tmp_path: Path
 ) -> None:

@@ -73,10 +73,24 @@ class Stored(msgspec.Struct):
     sessions: int = 0  # new ones
 
 
-async def file_state(db: Database, path: str) -> FileState | None:
-    """How far `path` was read before (None: never)."""
+async def file_states(db: Database, paths: Sequence[str]) -> dict[str, FileState]:
+    """How far each of `paths` was read before (one never read is not in it)."""
     async with db.read() as conn:
-        return to_struct(FileState, await queries.sessions_file(conn, path=path))
+        return {s.path: s for s in await structs_once(FileState, conn, queries.sessions_files, paths=as_json(paths))}
+
+
+async def ticket_ids(db: Database, identifiers: Sequence[str]) -> dict[str, int]:
+    """The tickets among `identifiers`, by identifier."""
+    if not identifiers:
+        return {}
+    async with db.read() as conn:
+        return dict(await run_once(conn, queries.sessions_ticket_ids, identifiers=as_json(identifiers)))
+
+
+async def prepare_import(db: Database) -> None:
+    """Before an import: the search index writes each batch as one segment (sql/sessions.sql says why)."""
+    async with db.write() as conn:
+        await run_once(conn, queries.sessions_fts_hashsize)
 
 
 async def store_lines(
@@ -87,9 +101,12 @@ async def store_lines(
     files: Sequence[FileState] = (),
     imported_at: str = "",
 ) -> Stored:
-    """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds is skipped),
-    their messages for search, and, in the same transaction, how far each of `files` was read. `tickets`: the
-    ticket each session names, when the caller found one."""
+    """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds, or that came
+    before in `lines`, is skipped), their messages for search, and, in the same transaction, how far each of
+    `files` was read. `tickets`: the ticket each session names, when the caller found one.
+
+    Each table takes a batch in one statement (a JSON array read by json_each): one hand-over to SQLite's thread
+    each, rather than one a row as executemany makes, which costs dearly while the importer parses in a thread."""
     stored = Stored()
     by_session: dict[str, list[Line]] = defaultdict(list)
     for line in lines:
@@ -98,53 +115,80 @@ async def store_lines(
         known = {
             k.id: k for k in await structs_once(Known, conn, queries.sessions_known, ids=as_json(list(by_session)))
         }
-        registered, rows, messages, counts = [], [], [], []
+        held = await _held_uuids(conn, {s: ls for s, ls in by_session.items() if s in known})
+        registered: list[dict[str, Any]] = []
+        rows, messages = _Texts(), _Texts()
         for session_id, session_lines in by_session.items():
             have = known.get(session_id)
-            fresh = await _not_stored(conn, session_id, session_lines) if have else session_lines
-            stored.sessions += have is None
-            registered.append(_registration(session_id, session_lines, agent, tickets.get(session_id), have is None))
+            fresh = _not_stored(session_lines, held)
             seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
             added = 0
             for line in fresh:
                 seq += 1
-                rows.append([session_id, seq, line.uuid, line.event_type, line.payload_json, line.ts])
+                rows.add([session_id, seq, line.uuid, line.event_type], line.payload_json, [line.ts])
                 for message in line.messages:
                     turn += 1
                     added += 1
-                    messages.append(
-                        [session_id, turn, message.role, message.kind, message.tool, message.content, line.ts, seq]
+                    messages.add(
+                        [session_id, turn, message.role, message.kind, message.tool], message.content, [line.ts, seq]
                     )
-            if added:
-                counts.append([session_id, added])
+            registration = _registration(session_id, session_lines, agent, tickets.get(session_id), have is None)
+            registered.append({**registration, "messages_added": added})
+            stored.sessions += have is None
             stored.lines += len(fresh)
             stored.messages += added
         if registered:
             await run_once(conn, queries.sessions_register, rows=as_json(registered))
-        if rows:
-            await run_once(conn, queries.sessions_insert_lines, rows=as_json(rows))
-        if messages:
-            await run_once(conn, queries.sessions_insert_messages, rows=as_json(messages))
-            await run_once(conn, queries.sessions_index_new, count=len(messages))
-        if counts:
-            await run_once(conn, queries.sessions_count_messages, counts=as_json(counts))
-        for file in files:
-            await run_once(conn, queries.sessions_save_file, **msgspec.structs.asdict(file), imported_at=imported_at)
+        if rows.rows:
+            await run_once(conn, queries.sessions_insert_lines, rows=as_json(rows.rows), payloads=rows.blob())
+        if messages.rows:
+            await run_once(
+                conn, queries.sessions_insert_messages, rows=as_json(messages.rows), contents=messages.blob()
+            )
+        if files:
+            saved = [{**msgspec.structs.asdict(file), "imported_at": imported_at} for file in files]
+            await run_once(conn, queries.sessions_save_files, files=as_json(saved))
+        if messages.rows:  # last: see the query
+            await run_once(conn, queries.sessions_index_new, count=len(messages.rows))
     return stored
 
 
-async def _not_stored(conn: Any, session_id: str, lines: list[Line]) -> list[Line]:
-    uuids = [line.uuid for line in lines if line.uuid]
-    if not uuids:
-        return lines
-    rows = await run_once(conn, queries.sessions_known_uuids, session_id=session_id, uuids=as_json(uuids))
-    held = {row[0] for row in rows}
+class _Texts:
+    """Rows for an insert whose large text goes in a blob beside them (see sessions_insert_lines): each row holds
+    where its text starts in the blob and how long it is."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self._texts: list[bytes] = []
+        self._at = 1  # SQLite's substr counts from 1
+
+    def add(self, before: list[Any], text: str, after: list[Any]) -> None:
+        data = text.encode()
+        self.rows.append([*before, self._at, len(data), *after])
+        self._texts.append(data)
+        self._at += len(data)
+
+    def blob(self) -> bytes:
+        return b"".join(self._texts)
+
+
+async def _held_uuids(conn: Any, by_session: dict[str, list[Line]]) -> set[tuple[str, str]]:
+    """The (session, uuid) pairs of these lines that are stored already (one query for the batch)."""
+    pairs = [[session_id, line.uuid] for session_id, lines in by_session.items() for line in lines if line.uuid]
+    if not pairs:
+        return set()
+    return {(row[0], row[1]) for row in await run_once(conn, queries.sessions_held_uuids, pairs=as_json(pairs))}
+
+
+def _not_stored(lines: list[Line], held: set[tuple[str, str]]) -> list[Line]:
+    """One session's lines that are new: not held, and not a repeat of one before them (a resumed session's file
+    repeats its history, and two files of one session can meet in a batch)."""
     seen: set[str] = set()
     fresh = []
     for line in lines:
-        if line.uuid and (line.uuid in held or line.uuid in seen):
-            continue
         if line.uuid:
+            if line.uuid in seen or (line.session_id, line.uuid) in held:
+                continue
             seen.add(line.uuid)
         fresh.append(line)
     return fresh
