@@ -78,6 +78,7 @@ class EventWriter:
         self.db = db
         self.publish = publish
         self._waiting: asyncio.Queue[_Post] = asyncio.Queue()
+        self.last_post_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         # What this writer's last batch left: each ticket's last seq, and the table's last rowid. Only a guess
         # for the next batch, checked by the statement that inserts it.
@@ -107,8 +108,13 @@ class EventWriter:
         """Store `events` for a ticket as posted by `worker`; return their seqs (the first ones' for a repeat)
         and whether any is new."""
         post = _Post(ticket_id, events, key, worker)
+        self.last_post_at = time.monotonic()
         self._waiting.put_nowait(post)
         return await post.done
+
+    def busy(self, within_s: float = 1.0) -> bool:
+        """Whether events were posted in the last `within_s` seconds (the search indexer gives way to them)."""
+        return time.monotonic() - self.last_post_at < within_s
 
     def _drain(self) -> list[_Post]:
         batch, count = [], 0

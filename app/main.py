@@ -25,6 +25,7 @@ from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
 from app.caps import StreamCaps
 from app.db import Database, DatabaseBusy
+from app.event_index import EventIndexer
 from app.housekeeping import Housekeeper
 from app.htmx import render
 from app.ingest import EventWriter
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     relay = mc.relay
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
     housekeeper = Housekeeper(database)
+    indexer = EventIndexer(database, mc.writer.busy)
 
     async def open_db(app: Litestar) -> None:
         markdown.renderer.configure(settings.markdown_workers, settings.markdown_budget_s)
@@ -186,6 +188,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         mc.writer.start()
         await mc.poller.start()
         housekeeper.start()
+        indexer.start()
         if relay is not None:
             await relay.start()
             database.on_commit = relay.committed
@@ -200,6 +203,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             database.on_commit = None
             await relay.stop()
         await housekeeper.stop()
+        await indexer.stop()
         await mc.sessions.stop_all()  # each session's end is stored before the writer stops
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting

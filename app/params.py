@@ -54,3 +54,15 @@ class StaticFileSystem(BaseLocalFileSystem):
             raise
         except (ValueError, OSError):  # embedded NUL, ENAMETOOLONG, ENOTDIR, EACCES…
             raise FileNotFoundError(path) from None
+
+
+# A calendar date (YYYY-MM-DD, leap days included, year 1 to 9999) or nothing, as a pattern: the OpenAPI document
+# then says exactly which dates a route takes (a schema-valid 2026-02-30 refused with a 400 would make the
+# document lie), and a plain form's empty date field still means "any". tests/test_search.py checks it against
+# Python's own calendar.
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+DATE_OR_EMPTY = (
+    rf"^(?:(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29))?$"
+)

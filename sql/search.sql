@@ -1,4 +1,4 @@
--- One search over tickets, comments and transcript messages (app/store/search.py). Each kind has the same three
+-- One search over tickets, comments, transcript messages and agents' events on tickets (app/store/search.py). Each kind has the same three
 -- queries over its own full-text table:
 --   *_rank:  of the newest :window hits below :before under the filters (FTS5 walks them in rowid order, and
 --            stops), the best :limit by bm25, newest first among equals; each row also says how many hits the
@@ -111,3 +111,37 @@ SELECT 'message' AS kind, f.rowid AS id, i.ts AS at, t.identifier AS ticket, s.t
   FROM sessions_fts f JOIN sessions_index i ON i.id = f.rowid JOIN sessions s ON s.id = i.session_id
   LEFT JOIN tickets t ON t.id = s.ticket_id
  WHERE sessions_fts MATCH :match AND f.rowid IN (SELECT value FROM json_each(:ids));
+
+-- name: search_events_count(match, filtered, ticket, agent, since, until, cap)$
+SELECT count(*) FROM (
+  SELECT 1 FROM events_fts f
+   WHERE events_fts MATCH :match
+     AND (:filtered = 0 OR EXISTS (
+           SELECT 1 FROM event_index x
+            WHERE x.id = f.rowid
+              AND (:ticket IS NULL OR x.ticket_id = (SELECT id FROM tickets WHERE identifier = :ticket))
+              AND (:agent IS NULL OR x.worker = :agent)
+              AND (:since IS NULL OR x.ts >= :since) AND (:until IS NULL OR x.ts < :until)))
+   LIMIT :cap);
+
+-- name: search_events_rank(match, before, filtered, ticket, agent, since, until, window, limit)
+SELECT id, rank, count(*) OVER () AS in_window, min(id) OVER () AS floor FROM (
+  SELECT f.rowid AS id, bm25(events_fts) AS rank FROM events_fts f
+   WHERE events_fts MATCH :match AND f.rowid < :before
+     AND (:filtered = 0 OR EXISTS (
+           SELECT 1 FROM event_index x
+            WHERE x.id = f.rowid
+              AND (:ticket IS NULL OR x.ticket_id = (SELECT id FROM tickets WHERE identifier = :ticket))
+              AND (:agent IS NULL OR x.worker = :agent)
+              AND (:since IS NULL OR x.ts >= :since) AND (:until IS NULL OR x.ts < :until)))
+   ORDER BY f.rowid DESC
+   LIMIT :window)
+ ORDER BY rank, id DESC
+ LIMIT :limit;
+
+-- name: search_events_shown(match, ids, open, close)
+SELECT 'event' AS kind, f.rowid AS id, x.ts AS at, t.identifier AS ticket, t.title AS title, t.status AS status,
+       NULL AS session_id, x.seq AS seq, coalesce(x.worker, '') AS who, x.kind AS role, x.tool AS tool,
+       snippet(events_fts, 0, :open, :close, '…', 24) AS snippet
+  FROM events_fts f JOIN event_index x ON x.id = f.rowid JOIN tickets t ON t.id = x.ticket_id
+ WHERE events_fts MATCH :match AND f.rowid IN (SELECT value FROM json_each(:ids));

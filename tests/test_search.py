@@ -3,13 +3,22 @@ ranking and snippets, filters, windows of the newest hits, the page and the JSON
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+import re
+import time
 from typing import Any
 
 import pytest
 
+from app.db import Database
+from app.event_input import parse_events
+from app.ingest import EventWriter
+from app.params import DATE_OR_EMPTY
 from app.search import highlighted, marked, search_match
+from app.store import event_index, tickets
 from app.store import search as store
-from app.store import tickets
 from tests.conftest import Harness, bearer, soup
 from tests.test_sessions import BOARD, RADIO, import_fixture
 
@@ -51,6 +60,19 @@ def fill(harness: Harness) -> None:
 )
 def test_what_a_person_types_becomes_quoted_fts5_terms(typed: str, match: str | None) -> None:
     assert search_match(typed) == match
+
+
+def test_the_date_pattern_takes_exactly_the_calendars_dates() -> None:
+    pattern = re.compile(DATE_OR_EMPTY)
+    assert pattern.match("")
+    years = [*range(0, 12), *range(1896, 2105), 2400, 2500, 9999]
+    for text in (f"{y:04d}-{m:02d}-{d:02d}" for y in years for m in range(0, 14) for d in range(0, 33)):
+        try:
+            dt.date.fromisoformat(text)
+            real = True
+        except ValueError:
+            real = False
+        assert bool(pattern.match(text)) == real, text
 
 
 def test_a_snippet_is_escaped_and_only_real_markers_highlight() -> None:
@@ -125,7 +147,9 @@ def test_filters_narrow_by_kind_agent_ticket_and_date(harness: Harness) -> None:
     assert hits(q="nameerror", kind="message", since="2026-11-30", until="2026-11-30")
     assert not hits(q="nameerror", kind="message", since="2026-12-01")
     assert not hits(q="nameerror", kind="message", until="2026-11-29")
-    for bad in ({"since": "2026-13-01"}, {"until": "yesterday"}, {"kind": "everything"}, {"offset": -1}):
+    assert hits(q="nameerror", kind="message", until="9999-12-31"), "the last day there is: no end"
+    for bad in ({"since": "2026-13-01"}, {"since": "2026-02-30"}, {"until": "yesterday"}, {"kind": "everything"},
+                {"offset": -1}):  # fmt: skip
         response = harness.client.get("/api/v1/search", params={"q": "x", **bad}, headers=worker)
         assert response.status_code == 400, bad
 
@@ -201,3 +225,112 @@ def test_the_palette_offers_to_search_everything(harness: Harness) -> None:
 def test_search_needs_a_login_or_a_token(harness: Harness) -> None:
     assert harness.client.get("/search?q=x", follow_redirects=False).status_code in (302, 303)
     assert harness.client.get("/api/v1/search?q=x").status_code == 401
+
+
+# --- what agents did on tickets: their events, indexed after the fact -----------------------------------------
+
+
+RUN = [
+    {"type": "system", "subtype": "init", "session_id": "run-1", "model": "claude-sonnet-4-5"},
+    {"type": "user", "message": {"role": "user", "content": "Why does the quokka importer drop rows?"}},
+    {"type": "assistant", "message": {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "secret thoughts about wallabies"},
+        {"type": "text", "text": "Let me read the **quokka** importer."},
+        {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "grep -n quokka app/importer.py"}}]}},
+    {"type": "user", "message": {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "12: quokka_rows = []"}]}]}},
+    {"type": "result", "subtype": "success", "result": "Fixed."},
+]  # fmt: skip
+
+
+def post_run(harness: Harness, worker: dict[str, str], ident: str = "MC-1") -> None:
+    response = harness.client.post(f"/api/v1/tickets/{ident}/events", json={"events": RUN}, headers=worker)
+    assert response.status_code == 201, response.text
+
+
+def index_events(harness: Harness) -> int:
+    return harness.call(event_index.catch_up, harness.db)
+
+
+def test_what_workers_did_on_a_ticket_is_found_and_links_to_the_event(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Importer drops rows")
+    worker = {**bearer(harness.token("worker", "worker-7"))}
+    post_run(harness, worker)
+    assert index_events(harness) > 0
+    hits = harness.client.get("/api/v1/search", params={"q": "quokka"}, headers=worker).json()["hits"]
+    assert {(h["kind"], h["role"]) for h in hits} == {("event", "user"), ("event", "assistant"),
+                                                      ("event", "tool_use"), ("event", "tool_result")}  # fmt: skip
+    call = next(h for h in hits if h["role"] == "tool_use")
+    assert call["tool"] == "Bash" and call["agent"] == "worker-7" and call["ticket"] == "MC-1"
+    assert call["url"] == "/ticket/MC-1/events/3" and harness.client.get(call["url"]).status_code == 200
+    assert not harness.client.get("/api/v1/search", params={"q": "wallabies"}, headers=worker).json()["hits"]
+    assert harness.client.get("/api/v1/search", params={"q": "quokka", "agent": "worker-7", "kind": "event"},
+                              headers=worker).json()["counts"]["event"] == 4  # fmt: skip
+    assert not harness.client.get("/api/v1/search", params={"q": "quokka", "agent": "nobody"}, headers=worker).json()[
+        "hits"
+    ]
+    page = soup(harness.client.get("/search", params={"q": "quokka"}).text)
+    assert "Runs 4" in {a.get_text(" ", strip=True) for a in page.select(".search-kinds a")}
+    assert page.select_one(".hit-event .hit-meta a[href='/ticket/MC-1#ev-3']") is not None
+
+
+def test_events_are_indexed_once_whoever_runs_the_indexer_and_go_with_their_ticket(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Importer drops rows")
+    other = harness.ticket("Second ticket")
+    worker = bearer(harness.token("worker"))
+    post_run(harness, worker)
+    post_run(harness, worker, other)
+    harness.client.post(f"/api/v1/tickets/{other}/events", content=b'{"type": "user", "message": {"content": 7}}',
+                        headers={**worker, "Content-Type": "application/json"})  # fmt: skip
+
+    async def twice_at_once() -> None:
+        await asyncio.gather(event_index.catch_up(harness.db), event_index.catch_up(harness.db))
+
+    harness.call(twice_at_once)
+    index_events(harness)
+    count = harness.client.get("/api/v1/search", params={"q": "quokka"}, headers=worker).json()["counts"]["event"]
+    assert count == 8, "four blocks a run, twice, each once"
+
+    async def delete() -> None:
+        ticket = await tickets.get_ticket(harness.db, other)
+        assert ticket is not None
+        await tickets.delete_ticket(harness.db, ticket.id)
+
+    harness.call(delete)
+    assert harness.client.get("/api/v1/search", params={"q": "quokka"}, headers=worker).json()["counts"]["event"] == 4
+
+
+def test_the_running_app_indexes_new_events_by_itself(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Importer drops rows")
+    worker = bearer(harness.token("worker"))
+    post_run(harness, worker)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = harness.client.get("/api/v1/search", params={"q": "quokka"}, headers=worker).json()
+        if found["counts"]["event"] == 4:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the app's indexer did not index the run within 10 s")
+
+
+async def test_while_events_pour_in_the_indexer_takes_a_little_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(On a database of its own: no app, so no background indexer racing this one.)"""
+    writer = EventWriter(db, lambda events: None)
+    writer.start()
+    try:
+        ticket = await tickets.get_ticket(db, await tickets.create_ticket(db, "MC", "Importer drops rows"))
+        assert ticket is not None
+        events, _ = parse_events(json.dumps({"events": RUN}).encode())
+        await writer.submit(ticket.id, events, None)
+    finally:
+        await writer.stop()
+    monkeypatch.setattr(event_index, "BUSY_BATCH", 2)
+    assert await event_index.catch_up(db, lambda: True) == 2, "busy: one small batch"
+    assert await event_index.catch_up(db, lambda: False) == len(RUN) - 2, "then the rest"
+    assert await event_index.catch_up(db) == 0

@@ -12,13 +12,12 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 from markupsafe import Markup
 
 from app.auth import WORKER
 from app.htmx import render
-from app.params import MAX_ID
+from app.params import DATE_OR_EMPTY, MAX_ID
 from app.search import highlighted, marked, search_match
 from app.state import app_state
 from app.store import search as store
@@ -27,23 +26,24 @@ from app.store import sessions as sessions_store
 PER_PAGE = 20
 MAX_OFFSET = 2 * store.WINDOW  # past the window, "Older matches" moves the window instead
 Scope = Annotated[
-    Literal["all", "ticket", "comment", "message"], Parameter(description="Only this kind of hit (all: every kind)")
+    Literal["all", "ticket", "comment", "message", "event"],
+    Parameter(description="Only this kind of hit: tickets, comments, transcript messages, agents' events (all)"),
 ]
 Query = Annotated[str, Parameter(max_length=500, description='Words, "a phrase", prefix*, -left-out')]
 Name = Annotated[str | None, Parameter(max_length=100, description="A session's agent, comment author or assignee")]
 TicketFilter = Annotated[str | None, Parameter(max_length=40, description="Only what belongs to this ticket: MC-7")]
 # (Empty is "any": a plain form sends its empty date fields.)
-Day = Annotated[str | None, Parameter(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", description="A UTC date: 2026-12-01")]
+Day = Annotated[str | None, Parameter(pattern=DATE_OR_EMPTY, description="A UTC date: 2026-12-01")]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="Hits to skip (within the window)")]
 Before = Annotated[
     int | None, Parameter(ge=1, le=MAX_ID, description="For one kind: rank the window of hits older than this id")
 ]
-KIND_LABELS = {"all": "All", "ticket": "Tickets", "comment": "Comments", "message": "Messages"}
+KIND_LABELS = {"all": "All", "ticket": "Tickets", "comment": "Comments", "message": "Transcripts", "event": "Runs"}
 
 
 class ApiHit(msgspec.Struct, frozen=True):
-    """One hit: `kind` says which ids are set. `snippet` is plain text; `highlights` are the [start, end)
-    character spans of the matches in it. `rank` is bm25's (lower is better)."""
+    """One hit: `kind` (ticket, comment, message, event) says which ids are set. `snippet` is plain text;
+    `highlights` are the [start, end) character spans of the matches in it. `rank` is bm25's (lower is better)."""
 
     kind: str
     url: str
@@ -79,6 +79,23 @@ class ShownHit(msgspec.Struct, frozen=True):
     context_url: str  # a message: the transcript around it
 
 
+class Tab(msgspec.Struct, frozen=True):
+    """A kind of hit (or all of them) as a tab over the results, with its count."""
+
+    kind: str
+    label: str
+    url: str
+    count: int
+    capped: bool  # the count stopped at store.COUNT_CAP
+
+
+class Older(msgspec.Struct, frozen=True):
+    """A link to the next older window of hits of one kind (its newest WINDOW are what was ranked)."""
+
+    label: str
+    url: str
+
+
 class SearchPage(msgspec.Struct, frozen=True):
     """Context of /search."""
 
@@ -91,10 +108,10 @@ class SearchPage(msgspec.Struct, frozen=True):
     until: str
     asked: bool  # a query with something to find
     hits: list[ShownHit]
-    counts: dict[str, int]
-    kind_urls: dict[str, str]
+    tabs: list[Tab]
     next_url: str
-    older_url: str
+    older: list[Older]
+    window: int
     agents: list[str]
     filtered: bool
 
@@ -120,18 +137,15 @@ class Asked(msgspec.Struct, frozen=True):
         return urlencode({k: v for k, v in params.items() if v})
 
 
-def _day(text: str | None, name: str, end: bool = False) -> str | None:
-    """A date from a form as a UTC stamp (the day's start; for `until`, the next day's, so the day is in)."""
+def _day(text: str | None, end: bool = False) -> str | None:
+    """A date from the URL (DATE_OR_EMPTY) as a UTC stamp: the day's start; for an end, the next day's, so the
+    day itself is in (None past the last day there is: no end)."""
     if not text:
         return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        message = "must be a date: YYYY-MM-DD"
-        raise ValidationException(
-            detail=f"{name}: {message}", extra=[{"message": message, "key": name, "source": "query"}]
-        ) from None
+    day = dt.date.fromisoformat(text)
     if end:
+        if day == dt.date.max:
+            return None
         day += dt.timedelta(days=1)
     return f"{day.isoformat()}T00:00:00.000Z"
 
@@ -151,8 +165,8 @@ def asked(
     filters = store.Filters(
         ticket=ticket or None,
         agent=agent or None,
-        since=_day(since, "since"),
-        until=_day(until, "until", end=True),
+        since=_day(since),
+        until=_day(until, end=True),
     )
     return Asked(q.strip(), kind, filters, agent, ticket, since or "", until or "", offset, before)
 
@@ -166,13 +180,18 @@ def hit_url(hit: store.Hit) -> str:
         return f"/ticket/{hit.ticket}"
     if hit.kind == "comment":
         return f"/ticket/{hit.ticket}#comment-{hit.id}"
+    if hit.kind == "event":
+        return f"/ticket/{hit.ticket}/events/{hit.seq}"
     if hit.seq is None:
         return f"/sessions/{hit.session_id}"
     return f"/sessions/{hit.session_id}/lines/{hit.seq}"
 
 
 def context_url(hit: store.Hit) -> str:
-    """A message's place in its transcript (a few lines before it, so it is read in context)."""
+    """A message's place in its transcript (a few lines before it, so it is read in context); an event's in its
+    ticket's conversation."""
+    if hit.kind == "event":
+        return f"/ticket/{hit.ticket}#ev-{hit.seq}"
     if hit.kind != "message" or hit.seq is None:
         return ""
     return f"/sessions/{hit.session_id}?after={max(0, hit.seq - 3)}#ev-{hit.seq}"
@@ -202,15 +221,31 @@ def next_query(wanted: Asked, page: store.Page) -> str:
     return ""
 
 
+def tabs(wanted: Asked, counts: dict[str, int]) -> list[Tab]:
+    """All, then each kind, with their counts (a count at the cap reads "10,000+")."""
+    found = []
+    for kind, label in KIND_LABELS.items():
+        count = sum(counts.values()) if kind == "all" else counts.get(kind, 0)
+        capped = any(n >= store.COUNT_CAP for k, n in counts.items() if kind in ("all", k))
+        found.append(
+            Tab(kind, label, "/search?" + wanted.query(kind=kind if kind != "all" else "", offset=None), count, capped)
+        )
+    return found
+
+
 @get("/search", cache=False, dependencies=SEARCH)
 async def search_page(request: Request[Any, Any, Any], wanted: NamedDependency[Asked]) -> Response[str]:
     """Everything that matches, best first: tickets, comments and what agents said and did."""
     page, counts = await run_search(request, wanted)
     shown = [ShownHit(h, hit_url(h), marked(h.snippet), context_url(h)) for h in page.hits]
     more = next_query(wanted, page)
-    older = ""
-    if wanted.kind == "all" and not page.more and counts.get("message", 0) > store.WINDOW:
-        older = "/search?" + wanted.query(kind="message", offset=None)
+    older = []
+    if wanted.kind == "all" and not page.more:  # each kind with hits past its window has more to look at
+        older = [
+            Older(f"Older {KIND_LABELS[k].lower()}", "/search?" + wanted.query(kind=k, offset=None))
+            for k in store.KINDS
+            if counts.get(k, 0) > store.WINDOW
+        ]
     ctx = SearchPage(
         title=f"{wanted.q} · Search" if wanted.q else "Search",
         q=wanted.q,
@@ -221,10 +256,10 @@ async def search_page(request: Request[Any, Any, Any], wanted: NamedDependency[A
         until=wanted.until,
         asked=search_match(wanted.q) is not None,
         hits=shown,
-        counts=counts,
-        kind_urls={k: "/search?" + wanted.query(kind=k if k != "all" else "") for k in KIND_LABELS},
+        tabs=tabs(wanted, counts),
         next_url=f"/search?{more}" if more else "",
-        older_url=older,
+        older=older,
+        window=store.WINDOW,
         agents=await sessions_store.agents(app_state(request).db),
         filtered=bool(wanted.agent or wanted.ticket or wanted.since or wanted.until),
     )
@@ -246,7 +281,7 @@ async def search_api(request: Request[Any, Any, Any], wanted: NamedDependency[As
 def api_hit(hit: store.Hit) -> ApiHit:
     """A hit as the API gives it."""
     text, spans = highlighted(hit.snippet)
-    message = hit.kind == "message"
+    message = hit.kind in ("message", "event")
     return ApiHit(
         kind=hit.kind,
         url=hit_url(hit),

@@ -1,4 +1,5 @@
-"""One search over tickets, comments and transcript messages, ranked by bm25 within the newest hits.
+"""One search over tickets, comments, transcript messages and what agents did on tickets (their events, indexed
+by app/event_index.py), ranked by bm25 within the newest hits.
 
 Ranking every hit of a broad word is what makes full-text search slow: bm25 over the ~580,000 messages holding a
 common word took 1.4 s here. So each kind ranks only its newest WINDOW hits (under the filters), found by rowid
@@ -18,11 +19,11 @@ from app.db import Database
 from app.search import normal_snippet, snippet_markers
 from app.store import as_json, queries, run_once, structs_once
 
-KINDS = ("ticket", "comment", "message")
+KINDS = ("ticket", "comment", "message", "event")
 WINDOW = 1000  # hits ranked per kind and window
 COUNT_CAP = 10_000  # hits are counted up to this ("10,000+")
 NEWEST = 1 << 62  # `before` when no older window is asked for: above any rowid
-_TABLES = {"ticket": "tickets", "comment": "comments", "message": "messages"}
+_TABLES = {"ticket": "tickets", "comment": "comments", "message": "messages", "event": "events"}
 
 
 class Filters(msgspec.Struct, frozen=True):
@@ -35,17 +36,17 @@ class Filters(msgspec.Struct, frozen=True):
 
 
 class Hit(msgspec.Struct, frozen=True):
-    """One match: a ticket, a comment on one, or a message of a session (kind says which)."""
+    """One match: a ticket, a comment on one, a message of a session, or one of an agent's events on a ticket."""
 
     kind: str
-    id: int  # the row of its kind (ticket id, comment id, indexed message id)
+    id: int  # the row of its kind (ticket id, comment id, indexed message id, indexed event block id)
     at: str
     ticket: str | None
     title: str  # the ticket's or the session's
     status: str | None
     session_id: str | None
-    seq: int | None  # the message's line in its session
-    who: str  # assignee, author or agent
+    seq: int | None  # a message's line in its session, an event's seq on its ticket
+    who: str  # assignee, author, agent or worker
     role: str  # a message's kind: user, assistant, tool_use, tool_result
     tool: str | None
     snippet: str  # its matches between app.search.OPEN and CLOSE
