@@ -14,6 +14,7 @@ _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 # Where a snippet's matches start and end once app.store.search has read it: control characters that no shown
 # text keeps (`clean` takes them out of the text first).
 OPEN, CLOSE = "\x01", "\x02"
+_BLANK_LINES = re.compile(r"\n\s*\n")
 
 
 def _quoted(text: str) -> str:
@@ -78,8 +79,10 @@ def snippet_markers() -> tuple[str, str]:
 
 
 def normal_snippet(snippet: str, markers: tuple[str, str]) -> str:
-    """A snippet read with `markers`, as text with OPEN and CLOSE around its matches and nowhere else."""
-    return clean(snippet).replace(markers[0], OPEN).replace(markers[1], CLOSE)
+    """A snippet read with `markers`, as text with OPEN and CLOSE around its matches and nowhere else (blank lines
+    folded into one line break: a snippet is a glimpse, not the text's layout)."""
+    text = clean(snippet).replace(markers[0], OPEN).replace(markers[1], CLOSE)
+    return _BLANK_LINES.sub("\n", text.strip())
 
 
 def _parts(snippet: str) -> list[tuple[str, bool]]:

@@ -16,7 +16,7 @@ from app.db import Database
 from app.event_input import parse_events
 from app.ingest import EventWriter
 from app.params import DATE_OR_EMPTY
-from app.search import highlighted, marked, search_match
+from app.search import highlighted, marked, normal_snippet, search_match
 from app.store import event_index, tickets
 from app.store import search as store
 from tests.conftest import Harness, bearer, soup
@@ -78,6 +78,8 @@ def test_the_date_pattern_takes_exactly_the_calendars_dates() -> None:
 def test_a_snippet_is_escaped_and_only_real_markers_highlight() -> None:
     assert str(marked("a <b> \x01hit\x02 \x02stray")) == "a &lt;b&gt; <mark>hit</mark> stray"
     assert highlighted("one \x01two\x02 three \x01four\x02") == ("one two three four", [(4, 7), (14, 18)])
+    markers = ("<<", ">>")
+    assert normal_snippet("\x01para\x02 one\n\n  \n<<two>>\nthree\n", markers) == "para one\n\x01two\x02\nthree"
 
 
 @pytest.mark.parametrize("q", ['"', "AND (", "NEAR(", "*", "col:x", "a\x00b", "x" * 500, "OR", "-", '"" ""', "^x"])
