@@ -193,6 +193,7 @@ def test_the_page_shows_tabs_with_counts_highlighted_snippets_and_links(harness:
     harness.login()
     empty = soup(harness.client.get("/search").text)
     assert "Find anything you or your agents wrote" in empty.get_text() and empty.select_one("#search-page-q")
+    assert empty.select_one("header a.search-link[href='/search']").get_text() == "Search", "on every page, named"
     fill(harness)
     page = soup(harness.client.get("/search", params={"q": "nameerror"}).text)
     tabs = {a.get_text(" ", strip=True) for a in page.select(".search-kinds a")}
