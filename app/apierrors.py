@@ -26,9 +26,9 @@ HINTS = {
 # Hints for fields whose rule is the same in every body that has them.
 EVERYWHERE = {
     "tags": "a tag is 1-40 letters, digits, - or _, like ui-polish",
-    "title": "a title cannot contain a NUL character",
+    "title": "a title must have something besides spaces, and cannot contain a NUL character",
     "description": "a description cannot contain a NUL character",
-    "body": "a text cannot contain a NUL character",
+    "body": "a text must have something besides spaces, and cannot contain a NUL character",
     "vault_path": "a vault path is relative to the vault (no leading / or drive), with no '..' part and no control "
     "characters",
     "last_event_id": "the Last-Event-ID header must be a seq, a whole number (browsers send back the id they got)",

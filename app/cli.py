@@ -1,4 +1,5 @@
-"""The `mc` command: serve, token, demo, migrate, backup, reaper, emit. Errors are one line and a non-zero exit."""
+"""The `mc` command: serve, token, demo, migrate, backup, reaper, scheduler, emit, sessions. Errors are one line
+and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -150,6 +151,23 @@ def cmd_reaper(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    """Run MC_TASKS_FILE's tasks on their schedules (and people's "Run now"); refuses while another scheduler runs."""
+    from app.scheduler import SchedulerBusy, run_standalone
+
+    if not settings.tasks_file:
+        raise CommandError("no tasks file: set MC_TASKS_FILE to a TOML file of [[tasks]] (see README, Tasks)")
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        with_database(settings, lambda db: run_standalone(db, settings, args.once, say))
+    except SchedulerBusy as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 def cmd_emit(settings: Settings, args: argparse.Namespace) -> int:
     """Post stream-json events from standard input to a ticket."""
     from app.emit import EmitError, emit
@@ -242,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
     add_db(reaper)
     reaper.set_defaults(run=cmd_reaper)
+    scheduler = sub.add_parser("scheduler", help="run the scheduled tasks of MC_TASKS_FILE (instead of mc serve)")
+    scheduler.add_argument("--once", action="store_true", help="start what is due or asked for now, wait, exit")
+    add_db(scheduler)
+    scheduler.set_defaults(run=cmd_scheduler)
     emit = sub.add_parser("emit", help="post stream-json events from standard input to a ticket")
     emit.add_argument("ticket", help="the ticket's identifier, like MC-7")
     emit.add_argument("--type", help="the type for lines that have none (plain text lines become {type, text})")

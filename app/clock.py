@@ -23,3 +23,12 @@ def stamp(moment: datetime | None = None) -> str:
 def stamp_ago(delta: timedelta) -> str:
     """The time `delta` before now, as the database writes it."""
     return stamp(utcnow() - delta)
+
+
+def stamp_of(text: str | None) -> str:
+    """A client's UTC time (app.params.STAMP: 2026-12-01T09:30:00Z, any fraction) in the database's format (now
+    when none)."""
+    if not text:
+        return stamp()
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return f"{whole}.{(fraction + '000')[:3]}Z"

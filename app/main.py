@@ -51,9 +51,11 @@ from app.routes import (
     session,
     sessions,
     stream,
+    tasks,
     tickets,
 )
 from app.run_frames import RunFrames
+from app.scheduler import Scheduler
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
 from app.sqlite import driver
@@ -80,6 +82,7 @@ ROUTES = [
     *queue.ROUTES,
     *events.ROUTES,
     *stream.ROUTES,
+    *tasks.ROUTES,
 ]
 
 
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     reaper = Reaper(database, settings)  # reaps only in the one process that holds its lock
     housekeeper = Housekeeper(database)
     indexer = EventIndexer(database, mc.writer.busy)
+    scheduler = Scheduler(database, settings) if settings.tasks_file else None
 
     async def open_db(app: Litestar) -> None:
         markdown.renderer.configure(settings.markdown_workers, settings.markdown_budget_s)
@@ -189,6 +193,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await mc.poller.start()
         housekeeper.start()
         indexer.start()
+        if scheduler is not None:
+            scheduler.start()  # schedules only in the process that holds its lock
         if relay is not None:
             await relay.start()
             database.on_commit = relay.committed
@@ -204,6 +210,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await relay.stop()
         await housekeeper.stop()
         await indexer.stop()
+        if scheduler is not None:
+            await scheduler.stop()  # a run under way is stopped and recorded before the database closes
         await mc.sessions.stop_all()  # each session's end is stored before the writer stops
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting

@@ -8,6 +8,7 @@ a 400 that says so, and the OpenAPI document states the range.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar.exceptions import ValidationException
@@ -62,7 +63,33 @@ class StaticFileSystem(BaseLocalFileSystem):
 # Python's own calendar.
 _YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
 _LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
-DATE_OR_EMPTY = (
-    rf"^(?:(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29))?$"
+_DATE = (
+    rf"(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
 )
+DATE_OR_EMPTY = rf"^(?:{_DATE})?$"
+
+
+# A UTC time as the API takes it: 2026-12-01T09:30:00Z (fractions of a second allowed).
+STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
+
+# A moment with its zone as a JSON body gives it (RFC 3339: 2026-12-01T03:15:00Z, 2026-12-01T04:15:00+01:00). A
+# string with the date-time format, not a datetime field: Litestar's decoder would also take a number of seconds.
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,6})?"
+MOMENT = rf"^{_DATE}T{_TIME}(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+
+
+def parse_moment(text: str, name: str) -> datetime:
+    """A MOMENT as an aware datetime in UTC (a leap second as the one before it; a moment whose UTC falls outside
+    the years 1-9999 at the nearest end of them), or a 400 that names the field."""
+    try:
+        moment = datetime.fromisoformat(text[:17] + "59" + text[19:] if text[17:19] == "60" else text)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+    except ValueError:
+        message = "must be a real date and time with its zone, e.g. 2026-12-01T03:15:00Z"
+        raise ValidationException(
+            detail=f"{name}: {message}", extra=[{"message": message, "key": name, "source": "body"}]
+        ) from None

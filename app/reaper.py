@@ -87,10 +87,10 @@ async def reap_once(db: Database, settings: Settings, notifier: Notifier, now: d
 
 
 class ReaperLock:
-    """A non-blocking flock on `<db>.reaper.lock`: whoever holds it is the one reaper."""
+    """A non-blocking flock on `<db>.<role>.lock`: whoever holds it is the one reaper (or scheduler, …)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.path = Path(f"{db_path}.reaper.lock")
+    def __init__(self, db_path: Path, role: str = "reaper") -> None:
+        self.path = Path(f"{db_path}.{role}.lock")
         self._fd: int | None = None
 
     @property
@@ -110,6 +110,15 @@ class ReaperLock:
             return False
         self._fd = fd
         return True
+
+    def taken_elsewhere(self) -> bool:
+        """Whether another holder has the lock now (this one does not): asked without keeping it."""
+        if self._fd is not None:
+            return False
+        if not self.acquire():
+            return True
+        self.release()
+        return False
 
     def release(self) -> None:
         """Let another process become the reaper (closing the file drops the lock; so does dying)."""

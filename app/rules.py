@@ -32,9 +32,12 @@ TEXT_MAX = 100_000  # a description, a comment, a message to the worker
 ASSIGNEE_MAX = 80
 NUL = "\x00"
 NO_NUL = r"^[^\x00]*$"
+# No NUL, and something besides whitespace (what str.strip() would leave; Python's \s is exactly str.isspace), so
+# that the OpenAPI document says what a blank title is refused for.
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
 
 Title = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=TITLE_MAX, pattern=NO_NUL, description="1-300 characters, not blank")
+    str, msgspec.Meta(min_length=1, max_length=TITLE_MAX, pattern=NOT_BLANK, description="1-300 characters, not blank")
 ]
 Description = Annotated[
     str, msgspec.Meta(max_length=TEXT_MAX, pattern=NO_NUL, description="Markdown, up to 100,000 characters")
@@ -42,7 +45,7 @@ Description = Annotated[
 Priority = Annotated[int, msgspec.Meta(ge=1, le=4, description="1 urgent, 2 high, 3 medium, 4 low")]
 Assignee = Annotated[str, msgspec.Meta(min_length=1, max_length=ASSIGNEE_MAX, description="Who works on it")]
 Body = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL, description="Markdown, not blank")
+    str, msgspec.Meta(min_length=1, max_length=TEXT_MAX, pattern=NOT_BLANK, description="Markdown, not blank")
 ]
 
 

@@ -115,6 +115,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Transcripts that name no ticket are given one by the folder they ran in: "folder=IDENTIFIER" pairs,
     # comma-separated (a transcript's cwd in the folder or below it); e.g. "/home/me/src/hub=MC-7".
     cwd_tickets: str = ""
+    # The scheduled tasks (TOML, a [[tasks]] table each: name, cron, command, enabled, timeout); empty: none.
+    tasks_file: str = ""
+    # How often the scheduler looks for due tasks and "Run now" requests, in seconds.
+    scheduler_tick_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.

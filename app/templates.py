@@ -86,6 +86,8 @@ def duration(seconds: float | None) -> str:
     """Seconds as a person reads a span: "0.4 s", "48 s", "3 min 12 s", "2 h 5 min"."""
     if seconds is None:
         return ""
+    if seconds < 0.05:
+        return "< 0.1 s"
     if seconds < 10:
         return f"{seconds:.1f} s"
     whole = round(seconds)

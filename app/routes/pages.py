@@ -105,14 +105,6 @@ async def activity(request: Request[Any, Any, Any]) -> Response[str]:
     return render(request, PAGE, "fragments/ops/activity.html", ctx)
 
 
-@get("/tasks", cache=False)
-async def tasks_page(request: Request[Any, Any, Any]) -> Response[str]:
-    """Scheduled tasks and their run history."""
-    db = app_state(request).db
-    ctx = OpsPage("Tasks", tasks=await ops.task_summaries(db), runs=await ops.recent_task_runs(db))
-    return render(request, PAGE, "fragments/ops/tasks.html", ctx)
-
-
 @get("/team", cache=False)
 async def team(request: Request[Any, Any, Any]) -> Response[str]:
     """The agent team by latest heartbeat."""
@@ -176,4 +168,4 @@ async def waiting_page(request: Request[Any, Any, Any]) -> Response[str]:
     return render(request, "templates/empty.html", "fragments/empty_state.html", ctx)
 
 
-ROUTES = [overview, activity, tasks_page, team, logs, waiting_page]
+ROUTES = [overview, activity, team, logs, waiting_page]

@@ -19,7 +19,7 @@ from app.htmx import spoken_note, wants_fragment
 from app.lookup import find_target, find_ticket
 from app.openapi import refusals
 from app.params import MessageId
-from app.rules import NO_NUL, TEXT_MAX
+from app.rules import NOT_BLANK, TEXT_MAX
 from app.state import app_state
 from app.store import queue
 from app.templates import render_html
@@ -55,7 +55,7 @@ class FailIn(msgspec.Struct, frozen=True):
 class EnqueueIn(msgspec.Struct, frozen=True, kw_only=True):
     """A message for a worker; worker null (or omitted) means any worker may take it."""
 
-    body: Annotated[str, msgspec.Meta(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL)]
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=TEXT_MAX, pattern=NOT_BLANK)]
     ticket: (
         Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="Identifier of the ticket it is about")]
         | None

@@ -15,11 +15,11 @@ from markupsafe import Markup
 
 from app import markdown
 from app.auth import WORKER
-from app.clock import stamp
+from app.clock import stamp, stamp_of
 from app.htmx import render
 from app.lookup import find_target
 from app.openapi import refusals
-from app.params import Seq
+from app.params import STAMP, Seq
 from app.run_view import RunFolder, markdown_of, seconds_between
 from app.state import app_state
 from app.store import sessions as store
@@ -27,7 +27,6 @@ from app.store.events import WorkerEvent
 from app.templates import render_html
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
-STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
 _STAMP = re.compile(STAMP)
 DOCS: dict[str, Any] = {"tags": ["Sessions"]}
 
@@ -87,14 +86,6 @@ async def register_session(request: Request[Any, Any, Any], data: JSONBody[Sessi
     found = await store.get_session(mc.db, data.id)
     assert found is not None  # just written, by this one writer
     return found
-
-
-def stamp_of(text: str | None) -> str:
-    """A client's UTC time in the database's format (now when none)."""
-    if not text:
-        return stamp()
-    whole, _, fraction = text.rstrip("Z").partition(".")
-    return f"{whole}.{(fraction + '000')[:3]}Z"
 
 
 @get("/api/v1/sessions", cache=False, opt=WORKER, **DOCS)

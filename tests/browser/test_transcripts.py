@@ -115,7 +115,7 @@ def test_search_fits_a_phone_and_filters_by_kind(browser: Browser, hub: tuple[Se
     server, token = hub
     page = open_page(browser, server, token, "/search?q=radio", width=375)
     expect(page.locator(".hit").first).to_be_visible()
-    page.get_by_role("link", name="Messages").click()
+    page.get_by_role("link", name="Transcripts").click()
     expect(page).to_have_url(f"{server.base_url}/search?q=radio&kind=message")
     kinds = page.locator(".hit-kind").all_inner_texts()
     assert kinds and all(k.upper() not in ("TICKET", "COMMENT") for k in kinds)
