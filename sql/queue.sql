@@ -94,3 +94,17 @@ RETURNING id, (SELECT identifier FROM tickets WHERE tickets.id = queued_messages
 -- name: queue_release_alert(id, claimed_at)!
 -- The alert was not sent: unmark it so the next pass tries again (only if it is still our mark).
 UPDATE queued_messages SET alerted_at = NULL WHERE id = :id AND alerted_at = :claimed_at;
+
+-- name: queue_requeue(id, now)$
+-- A dead or expired message back in the queue, its attempts from zero (a person decided it should go again).
+UPDATE queued_messages
+   SET status = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+       alerted_at = NULL, dismissed_at = NULL, updated_at = :now
+ WHERE id = :id AND status IN ('dead', 'expired')
+RETURNING id;
+
+-- name: queue_dismiss(id, now)$
+-- A dead or expired message a person has seen and let go: it stays, out of "Needs you".
+UPDATE queued_messages SET dismissed_at = :now, updated_at = :now
+ WHERE id = :id AND status IN ('dead', 'expired') AND dismissed_at IS NULL
+RETURNING id;

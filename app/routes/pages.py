@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -9,10 +10,12 @@ from litestar import Request, Response, get
 
 from app import rules, sqlite
 from app.activity import FeedItem, activity_feed
-from app.clock import stamp
+from app.clock import stamp, stamp_ago
 from app.htmx import render
 from app.state import app_state
 from app.store import admin, board, ops
+from app.store import overview as needs_store
+from app.tasks import load_tasks
 from app.team import Member, members
 
 PAGE = "templates/page.html"
@@ -40,6 +43,15 @@ class OverviewPage(msgspec.Struct, frozen=True):
     workers: list[Member]
     queue: dict[str, int]
     tasks: list[ops.TaskSummary]
+    needs: needs_store.NeedsYou
+    workers_away: list[Member]  # stale or offline, heard of in the last week
+    tasks_in_file: list[str]  # failed tasks that Run now can start again
+
+    @property
+    def needs_count(self) -> int:
+        """How many things wait on the person."""
+        n = self.needs
+        return n.tickets_total + len(n.messages) + len(n.tasks) + len(n.stalled) + len(self.workers_away)
 
 
 class ActivityPage(msgspec.Struct, frozen=True):
@@ -77,10 +89,13 @@ async def team_of(request: Request[Any, Any, Any]) -> list[Member]:
 
 @get("/", cache=False)
 async def overview(request: Request[Any, Any, Any]) -> Response[str]:
-    """Health, ticket counts, workers, queue and tasks at a glance."""
-    db = app_state(request).db
+    """What needs the person first; then what runs, the counts, the tasks and the health of it all."""
+    mc = app_state(request)
+    db = mc.db
     info = await admin.health(db)
     counts = {status: column.n for status, column in (await board.board_state(db)).items()}
+    workers = await team_of(request)
+    week_ago = stamp_ago(timedelta(days=7))
     ctx = OverviewPage(
         title="Overview",
         journal_mode=str(info["journal_mode"]),
@@ -90,9 +105,14 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         schema_version=await db.schema_version(),
         sessions=await ops.count_sessions(db),
         statuses=[StatusStat(s, rules.STATUS_LABELS[s], counts.get(s, 0)) for s in rules.STATUSES],
-        workers=await team_of(request),
+        workers=workers,
         queue=await ops.queue_counts(db),
         tasks=await ops.task_summaries(db),
+        needs=await needs_store.needs_you(
+            db, stamp_ago(timedelta(seconds=mc.settings.run_stall_s)), stamp_ago(timedelta(days=1))
+        ),
+        workers_away=[w for w in workers if w.presence in ("stale", "offline") and w.last_seen >= week_ago],
+        tasks_in_file=[t.name for t in load_tasks(mc.settings.tasks_file).tasks],
     )
     return render(request, PAGE, "fragments/overview/overview.html", ctx)
 

@@ -160,4 +160,29 @@ async def send_to_worker(
     return Response(html, status_code=201, media_type=MediaType.HTML, headers={"Vary": "HX-Request"})
 
 
-ROUTES = [claim_message, ack_message, fail_message, list_messages, enqueue_message, send_to_worker]
+@post("/queue/{message_id:int}/requeue")
+async def requeue_message(request: Request[Any, Any, Any], message_id: MessageId) -> Redirect:
+    """A person sends a dead or expired message again (from the Overview's "Needs you")."""
+    if not await queue.requeue(app_state(request).db, message_id):
+        raise HTTPException(status_code=409, detail="This message is not dead or expired: there is nothing to requeue.")
+    return Redirect(path="/#needs-you", status_code=303)
+
+
+@post("/queue/{message_id:int}/dismiss")
+async def dismiss_message(request: Request[Any, Any, Any], message_id: MessageId) -> Redirect:
+    """A person lets a dead or expired message go from "Needs you" (it is kept)."""
+    if not await queue.dismiss(app_state(request).db, message_id):
+        raise HTTPException(status_code=409, detail="This message is not waiting on you: it was requeued or dismissed.")
+    return Redirect(path="/#needs-you", status_code=303)
+
+
+ROUTES = [
+    claim_message,
+    ack_message,
+    fail_message,
+    list_messages,
+    enqueue_message,
+    send_to_worker,
+    requeue_message,
+    dismiss_message,
+]

@@ -9,7 +9,7 @@ import msgspec
 
 from app.clock import stamp, utcnow
 from app.db import Database
-from app.store import queries, to_struct, to_structs
+from app.store import queries, run_once, to_struct, to_structs
 
 STATUSES = ("queued", "leased", "done", "failed", "expired", "dead")
 BACKOFF_BASE_S = 30  # the first retry waits this long; each further one twice as long …
@@ -194,3 +194,15 @@ async def release_alerts(db: Database, ids: list[int], claimed_at: str) -> None:
     async with db.write() as conn:
         for message_id in ids:
             await queries.queue_release_alert(conn, id=message_id, claimed_at=claimed_at)
+
+
+async def requeue(db: Database, message_id: int) -> bool:
+    """Put a dead or expired message back in the queue (attempts from zero); False when it is neither."""
+    async with db.write() as conn:
+        return bool(await run_once(conn, queries.queue_requeue, id=message_id, now=stamp()))
+
+
+async def dismiss(db: Database, message_id: int) -> bool:
+    """Let a dead or expired message go from "Needs you" (it is kept); False when it is neither, or gone already."""
+    async with db.write() as conn:
+        return bool(await run_once(conn, queries.queue_dismiss, id=message_id, now=stamp()))
