@@ -63,11 +63,16 @@ async def run_header(
 
 
 async def activity_feed(
-    db: Database, headers: FragmentCache[RunHeader], stall_s: float, limit: int = 60
+    db: Database,
+    headers: FragmentCache[RunHeader],
+    stall_s: float,
+    limit: int = 60,
+    before: tuple[str, str] | None = None,
+    only: ops.FeedFilter | None = None,
 ) -> list[FeedItem]:
-    """The newest happenings, newest first."""
+    """Happenings newest first (after the keyset `before`, narrowed by `only`)."""
     feed = []
-    for item in await ops.recent_activity(db, limit):
+    for item in await ops.recent_activity(db, limit, before, only):
         run = await run_header(db, headers, item.ticket_id, item.seq, stall_s) if item.kind == "run" else None
         feed.append(FeedItem(item, run, run_details(run) if run else ""))
     return feed

@@ -47,24 +47,41 @@ SELECT count(*) FROM sessions;
 INSERT INTO heartbeats (worker, ticket_id, status, detail)
 VALUES (:worker, (SELECT id FROM tickets WHERE identifier = :ticket_identifier), :status, :detail);
 
--- name: ops_recent_activity(limit)
--- The feed: newest comments, runs and new tickets, each branch cut to :limit by its own index. A run is one item,
--- as of the last event its worker sent (worker_activity: one row per worker and ticket, kept by the writer).
-SELECT kind, at, identifier, title, actor, summary, ticket_id, seq FROM (
+-- name: ops_recent_activity(before_at, before_key, kind, ticket, actor, limit)
+-- The feed: comments, runs and new tickets, newest first, each branch cut to :limit by its own time index. A run is
+-- one item, as of the last event its worker sent (worker_activity: one row per worker and ticket, kept by the
+-- writer). Pages go by keyset: items before (:before_at, :before_key) in (at, key) order (NULL: the newest);
+-- :kind (comment, run, created), :ticket (an identifier) and :actor narrow it, each NULL for all.
+SELECT kind, at, key, identifier, title, actor, summary, ticket_id, seq FROM (
   SELECT * FROM (
-    SELECT 'comment' AS kind, c.created_at AS at, t.identifier, t.title, c.author AS actor,
-           substr(c.body, 1, 240) AS summary, t.id AS ticket_id, 0 AS seq
+    SELECT 'comment' AS kind, c.created_at AS at, printf('c%016d', c.id) AS key, t.identifier, t.title,
+           c.author AS actor, substr(c.body, 1, 240) AS summary, t.id AS ticket_id, 0 AS seq
       FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id
-     ORDER BY c.id DESC LIMIT :limit)
+     WHERE (:kind IS NULL OR :kind = 'comment') AND (:ticket IS NULL OR t.identifier = :ticket)
+       AND (:actor IS NULL OR c.author = :actor)
+       AND (:before_at IS NULL OR c.created_at < :before_at
+            OR (c.created_at = :before_at AND printf('c%016d', c.id) < :before_key))
+     ORDER BY c.created_at DESC, c.id DESC LIMIT :limit)
   UNION ALL
   SELECT * FROM (
-    SELECT 'run', a.last_at, t.identifier, t.title, a.worker, a.last_type, t.id, a.last_seq
+    SELECT 'run', a.last_at, printf('r%016d', a.ticket_id) || a.worker, t.identifier, t.title, a.worker,
+           a.last_type, t.id, a.last_seq
       FROM worker_activity a JOIN tickets t ON t.id = a.ticket_id
+     WHERE (:kind IS NULL OR :kind = 'run') AND (:ticket IS NULL OR t.identifier = :ticket)
+       AND (:actor IS NULL OR a.worker = :actor)
+       AND (:before_at IS NULL OR a.last_at < :before_at
+            OR (a.last_at = :before_at AND printf('r%016d', a.ticket_id) || a.worker < :before_key))
      ORDER BY a.last_at DESC LIMIT :limit)
   UNION ALL
   SELECT * FROM (
-    SELECT 'created', t.created_at, t.identifier, t.title, coalesce(t.assigned_to, ''), t.status, t.id, 0
-      FROM tickets t ORDER BY t.id DESC LIMIT :limit)
+    SELECT 'created', t.created_at, printf('t%016d', t.id), t.identifier, t.title, coalesce(t.assigned_to, ''),
+           t.status, t.id, 0
+      FROM tickets t
+     WHERE (:kind IS NULL OR :kind = 'created') AND (:ticket IS NULL OR t.identifier = :ticket)
+       AND (:actor IS NULL OR t.assigned_to = :actor)
+       AND (:before_at IS NULL OR t.created_at < :before_at
+            OR (t.created_at = :before_at AND printf('t%016d', t.id) < :before_key))
+     ORDER BY t.created_at DESC, t.id DESC LIMIT :limit)
 )
-ORDER BY at DESC
+ORDER BY at DESC, key DESC
 LIMIT :limit;

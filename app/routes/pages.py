@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.params import Parameter
 
 from app import rules, sqlite
 from app.activity import FeedItem, activity_feed
@@ -55,10 +57,15 @@ class OverviewPage(msgspec.Struct, frozen=True):
 
 
 class ActivityPage(msgspec.Struct, frozen=True):
-    """Context of the activity feed."""
+    """Context of the activity feed: a page of it under the filters, and the way to the next."""
 
     title: str
     items: list[FeedItem]
+    kind: str
+    ticket: str
+    agent: str
+    next_url: str
+    filtered: bool
 
 
 class OpsPage(msgspec.Struct, frozen=True):
@@ -117,11 +124,36 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
     return render(request, PAGE, "fragments/overview/overview.html", ctx)
 
 
+FEED_PAGE = 50
+FEED_CURSOR = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z~[crt][0-9]{16}[^\x00]{0,100}$"
+
+
 @get("/activity", cache=False)
-async def activity(request: Request[Any, Any, Any]) -> Response[str]:
-    """Newest comments, agents' runs (one item each) and tickets."""
+async def activity(
+    request: Request[Any, Any, Any],
+    kind: Annotated[Literal["all", "comment", "run", "created"], Parameter(description="Only this kind")] = "all",
+    ticket: Annotated[str | None, Parameter(max_length=40)] = None,
+    agent: Annotated[str | None, Parameter(max_length=100)] = None,
+    before: Annotated[str | None, Parameter(pattern=FEED_CURSOR)] = None,
+) -> Response[str]:
+    """Comments, agents' runs (one item each) and new tickets, newest first, filtered in the URL, paged by keyset
+    (the next page: items before the last one shown)."""
     mc = app_state(request)
-    ctx = ActivityPage("Activity", await activity_feed(mc.db, mc.run_headers, mc.settings.run_stall_s))
+    ticket, agent = (ticket or "").strip().upper(), (agent or "").strip()
+    only = ops.FeedFilter(None if kind == "all" else kind, ticket or None, agent or None)
+    cursor = None
+    if before:
+        at, _, key = before.partition("~")
+        cursor = (at, key)
+    items = await activity_feed(mc.db, mc.run_headers, mc.settings.run_stall_s, FEED_PAGE + 1, cursor, only)
+    next_url = ""
+    if len(items) > FEED_PAGE:
+        last = items[FEED_PAGE - 1].item
+        query = {"kind": kind if kind != "all" else "", "ticket": ticket, "agent": agent}
+        next_url = "/activity?" + urlencode({k: v for k, v in query.items() if v} | {"before": f"{last.at}~{last.key}"})
+    ctx = ActivityPage(
+        "Activity", items[:FEED_PAGE], kind, ticket, agent, next_url, bool(kind != "all" or ticket or agent or before)
+    )
     return render(request, PAGE, "fragments/ops/activity.html", ctx)
 
 

@@ -55,6 +55,7 @@ class ActivityItem(msgspec.Struct, frozen=True):
 
     kind: str  # comment | run | created
     at: str
+    key: str  # with `at`, where the item stands in the feed (the next page starts after it)
     identifier: str
     title: str
     actor: str
@@ -112,10 +113,27 @@ async def count_sessions(db: Database) -> int:
         return int(await queries.ops_count_sessions(conn))
 
 
-async def recent_activity(db: Database, limit: int = 60) -> list[ActivityItem]:
-    """The activity feed, newest first."""
+class FeedFilter(msgspec.Struct, frozen=True):
+    """What the feed is narrowed to (None: everything)."""
+
+    kind: str | None = None  # comment, run, created
+    ticket: str | None = None  # an identifier
+    actor: str | None = None  # who commented, whose run, whose ticket
+
+
+async def recent_activity(
+    db: Database, limit: int = 60, before: tuple[str, str] | None = None, only: FeedFilter | None = None
+) -> list[ActivityItem]:
+    """The activity feed, newest first, after the keyset `before` (an item's (at, key)), narrowed by `only`."""
+    only = only or FeedFilter()
     async with db.read() as conn:
-        return await to_structs(ActivityItem, queries.ops_recent_activity(conn, limit=limit))
+        return await to_structs(
+            ActivityItem,
+            queries.ops_recent_activity(
+                conn, before_at=before[0] if before else None, before_key=before[1] if before else None,
+                kind=only.kind, ticket=only.ticket, actor=only.actor, limit=limit,
+            ),
+        )  # fmt: skip
 
 
 async def record_heartbeat(db: Database, worker: str, status: str, detail: str, ticket: str | None) -> int:
