@@ -47,6 +47,7 @@ from bench.server import (
     create_admin_token,
     get,
     prepare_database,
+    wait_for_search_index,
 )
 
 MAX_ERROR_RATE = 0.01
@@ -82,6 +83,11 @@ SCENARIOS = {
         # With --events: a ticket whose run has 5,000 events (the page shows the newest 200 of them).
         Scenario("ticket_long", f"/ticket/{LONG_TICKET}", auth=True),
         Scenario("overview", "/", auth=True),
+        Scenario("activity", "/activity", auth=True),
+        Scenario("activity_comments", "/activity?kind=comment", auth=True),
+        Scenario("tasks", "/tasks", auth=True),
+        Scenario("team", "/team", auth=True),
+        Scenario("search", "/search?q=fix+test", auth=True),
     )
 }
 
@@ -323,9 +329,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             try:
                 health = server.start()
+                waited = wait_for_search_index(db_path)
             except (BenchSetupError, OSError) as exc:
                 print(f"bench: the server failed to start: {exc}", file=sys.stderr)
                 return 2
+            fixture["search_index_s"] = waited
+            print(
+                f"bench: the server indexed {fixture['events']:,} events for search in {waited:.1f} s", file=sys.stderr
+            )
             settings = {
                 "duration": args.duration,
                 "concurrency": args.concurrency,

@@ -181,6 +181,30 @@ def add_events(db_path: Path, count: int, seed: int = 748) -> None:
         )
 
 
+def events_not_indexed(db_path: Path) -> int:
+    """How many event ids the server's search indexer has still to read (0: caught up)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM ticket_events) - last_id FROM search_progress"
+            " WHERE name = 'events'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        conn.close()
+
+
+def wait_for_search_index(db_path: Path, timeout: float = 900) -> float:
+    """Wait until the server has indexed every event for search (a fresh fixture's million takes a while, and
+    measuring pages meanwhile measures the indexer too); return how long it took."""
+    began = time.monotonic()
+    while events_not_indexed(db_path) > 0:
+        if time.monotonic() - began > timeout:
+            raise BenchSetupError(f"the search index did not catch up within {timeout:g} s")
+        time.sleep(0.5)
+    return time.monotonic() - began
+
+
 def count_events(db_path: Path) -> int:
     """How many worker events the database holds."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

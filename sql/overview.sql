@@ -1,12 +1,18 @@
 -- The Overview's "Needs you" (app/store/overview.py): each thing a person should look at, oldest first.
 
 -- name: overview_waiting_tickets(limit)
--- Tickets in review or blocked: someone waits on a person.
-SELECT identifier, title, status, updated_at, coalesce(assigned_to, '') AS assignee
-  FROM tickets
- WHERE status IN ('review', 'blocked')
- ORDER BY updated_at, id
- LIMIT :limit;
+-- Tickets in review or blocked: someone waits on a person. Each column is read from its bottom (the board's own
+-- order, sort_key: update time unless a card was placed by hand) along the board's index, so the longest waiting
+-- come first without sorting a column of thousands.
+SELECT * FROM (
+  SELECT identifier, title, status, updated_at, coalesce(assigned_to, '') AS assignee, id, sort_key FROM tickets
+   WHERE status = 'review' ORDER BY sort_key, id LIMIT :limit)
+UNION ALL
+SELECT * FROM (
+  SELECT identifier, title, status, updated_at, coalesce(assigned_to, '') AS assignee, id, sort_key FROM tickets
+   WHERE status = 'blocked' ORDER BY sort_key, id LIMIT :limit)
+ORDER BY sort_key, id
+LIMIT :limit;
 
 -- name: overview_count_waiting_tickets()$
 SELECT count(*) FROM tickets WHERE status IN ('review', 'blocked');

@@ -16,6 +16,8 @@ class WaitingTicket(msgspec.Struct, frozen=True):
     status: str
     updated_at: str
     assignee: str
+    id: int
+    sort_key: float | None
 
 
 class LostMessage(msgspec.Struct, frozen=True):
