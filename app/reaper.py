@@ -86,8 +86,9 @@ async def reap_once(db: Database, settings: Settings, notifier: Notifier, now: d
     )
 
 
-class ReaperLock:
-    """A non-blocking flock on `<db>.<role>.lock`: whoever holds it is the one reaper (or scheduler, …)."""
+class ProcessLock:
+    """A non-blocking flock on `<db>.<role>.lock`: whoever holds it is the one process in that role (the reaper, the
+    scheduler)."""
 
     def __init__(self, db_path: Path, role: str = "reaper") -> None:
         self.path = Path(f"{db_path}.{role}.lock")
@@ -134,7 +135,7 @@ class Reaper:
         self.db = db
         self.settings = settings
         self.notifier = notifier or notifier_for(settings)
-        self.lock = ReaperLock(db.path)
+        self.lock = ProcessLock(db.path)
         self.passes = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -174,7 +175,7 @@ class Reaper:
 
 async def run_standalone(db: Database, settings: Settings, once: bool, say: Callable[[str], None]) -> None:
     """`mc reaper`: one pass with `once`, else a pass every interval until SIGINT or SIGTERM; ReaperBusy if taken."""
-    lock = ReaperLock(db.path)
+    lock = ProcessLock(db.path)
     if not lock.acquire():
         raise ReaperBusy(
             f"another reaper is running on {db.path} (it holds {lock.path}): a `mc serve` with"

@@ -17,15 +17,14 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from app.background import Periodic
 from app.clock import stamp, utcnow
 from app.db import Database
-from app.reaper import ReaperLock
+from app.reaper import ProcessLock
 from app.settings import Settings
 from app.store import tasks as store
-from app.tasks import Task, TaskFile, load_tasks
+from app.tasks import Task, TaskFile, current_tasks
 
 log = logging.getLogger("mc.scheduler")
 
@@ -41,9 +40,8 @@ class Scheduler(Periodic):
         super().__init__("mc-scheduler", settings.scheduler_tick_s, self.tick, log)
         self.db = db
         self.path = settings.tasks_file
-        self.lock = ReaperLock(db.path, "scheduler")
+        self.lock = ProcessLock(db.path, "scheduler")
         self.tasks = TaskFile(self.path, [], [])
-        self._mtime: float | None = None
         self._next: dict[str, dt.datetime] = {}
         self._runs: dict[str, asyncio.Task[None]] = {}
         self.started = 0  # runs started (skipped ones not counted)
@@ -69,15 +67,12 @@ class Scheduler(Periodic):
                 await self.run_task(asked, "manual")
 
     def reload(self) -> None:
-        """Read the tasks file again when it changed (a task whose schedule changed is planned afresh)."""
-        try:
-            mtime = Path(self.path).stat().st_mtime if self.path else None
-        except OSError:
-            mtime = -1.0
-        if mtime == self._mtime:
+        """Take the tasks file as it is now (a task whose schedule changed is planned afresh)."""
+        found = current_tasks(self.path)
+        if found is self.tasks:
             return
         before = {t.name: t for t in self.tasks.tasks}
-        self.tasks, self._mtime = load_tasks(self.path), mtime
+        self.tasks = found
         for problem in self.tasks.problems:
             log.warning("tasks file: %s", problem)
         for task in self.tasks.tasks:

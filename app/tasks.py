@@ -13,6 +13,7 @@ a reason for the server not to start: the tasks that are right still run."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,25 @@ class TaskFile(msgspec.Struct, frozen=True):
     def named(self, name: str) -> Task | None:
         """The task called `name`, if the file has it."""
         return next((t for t in self.tasks if t.name == name), None)
+
+
+_read: dict[str, tuple[tuple[int, int] | None, TaskFile]] = {}
+
+
+def current_tasks(path: str) -> TaskFile:
+    """The tasks in `path` as the file is now: read again only when it changed (by modification time and size),
+    so the pages and the scheduler's every tick ask for it freely; the same TaskFile while it has not."""
+    try:
+        info = os.stat(path) if path else None
+        stamp = (info.st_mtime_ns, info.st_size) if info else None
+    except OSError:
+        stamp = None
+    known = _read.get(path)
+    if known is not None and known[0] == stamp:  # (a missing file stays missing until it appears)
+        return known[1]
+    found = load_tasks(path)
+    _read[path] = (stamp, found)
+    return found
 
 
 def load_tasks(path: str) -> TaskFile:

@@ -18,7 +18,7 @@ import pytest
 from app import clock
 from app.db import Database
 from app.notify import LogNotifier, TelegramNotifier, notifier_for
-from app.reaper import Reaper, ReaperBusy, ReaperLock, reap_once, run_standalone
+from app.reaper import ProcessLock, Reaper, ReaperBusy, reap_once, run_standalone
 from app.settings import Settings, load_settings
 from app.sqlite import driver as sqlite3
 from app.store import queue
@@ -194,7 +194,7 @@ async def test_of_two_server_reapers_only_the_lock_holder_reaps_and_the_other_ta
 
 
 async def test_a_standalone_reaper_refuses_while_another_holds_the_lock(db: Database) -> None:
-    holder = ReaperLock(db.path)
+    holder = ProcessLock(db.path)
     assert holder.acquire()
     try:
         with pytest.raises(ReaperBusy, match=r"another reaper is running on .*mc\.db\.reaper\.lock"):

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from app.db import Database
-from app.reaper import ReaperLock
+from app.reaper import ProcessLock
 from app.scheduler import Scheduler
 from app.settings import Settings, load_settings
 from app.store import tasks as store
-from app.tasks import Task, load_tasks
+from app.tasks import Task, current_tasks, load_tasks
 from tests.conftest import TEST_HOST, Harness, bearer, soup
 
 
@@ -154,7 +154,7 @@ cron = "0 0 1 1 *"
 command = "echo asked"
 """)  # fmt: skip
     s = scheduler(db, path)
-    other = ReaperLock(db.path, "scheduler")
+    other = ProcessLock(db.path, "scheduler")
     assert other.acquire()
     await s.tick()
     assert await runs(db) == [], "another process schedules"
@@ -173,7 +173,7 @@ command = "echo asked"
     await s.tick()
     assert len(await runs(db)) == 2, "a request is taken once; the minute's run is not repeated"
     await s.stop()
-    assert not ReaperLock(db.path, "scheduler").taken_elsewhere()
+    assert not ProcessLock(db.path, "scheduler").taken_elsewhere()
 
 
 async def test_stopping_the_scheduler_stops_a_run_and_records_it(db: Database, tmp_path: Path) -> None:
@@ -299,7 +299,7 @@ command = "echo not now"
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert "Started 1 runs" in done.stdout
-    lock = ReaperLock(db, "scheduler")
+    lock = ProcessLock(db, "scheduler")
     assert lock.acquire()
     try:
         busy = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
@@ -309,3 +309,13 @@ command = "echo not now"
     without = subprocess.run(command, capture_output=True, text=True, timeout=60,
                              env={k: v for k, v in os.environ.items() if k != "MC_TASKS_FILE"})  # fmt: skip
     assert without.returncode != 0 and "MC_TASKS_FILE" in without.stderr
+
+
+def test_the_tasks_file_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path, '[[tasks]]\nname = "a"\ncron = "* * * * *"\ncommand = "true"\n')
+    first = current_tasks(path)
+    assert current_tasks(path) is first, "unchanged: not read again"
+    Path(path).write_text('[[tasks]]\nname = "b"\ncron = "* * * * *"\ncommand = "true --longer"\n')
+    assert [t.name for t in current_tasks(path).tasks] == ["b"]
+    missing = str(tmp_path / "gone.toml")
+    assert current_tasks(missing) is current_tasks(missing) and current_tasks(missing).problems

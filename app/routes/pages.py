@@ -17,7 +17,7 @@ from app.htmx import render
 from app.state import app_state
 from app.store import admin, board, ops
 from app.store import overview as needs_store
-from app.tasks import load_tasks
+from app.tasks import current_tasks
 from app.team import Member, members
 
 PAGE = "templates/page.html"
@@ -119,7 +119,7 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
             db, stamp_ago(timedelta(seconds=mc.settings.run_stall_s)), stamp_ago(timedelta(days=1))
         ),
         workers_away=[w for w in workers if w.presence in ("stale", "offline") and w.last_seen >= week_ago],
-        tasks_in_file=[t.name for t in load_tasks(mc.settings.tasks_file).tasks],
+        tasks_in_file=[t.name for t in current_tasks(mc.settings.tasks_file).tasks],
     )
     return render(request, PAGE, "fragments/overview/overview.html", ctx)
 

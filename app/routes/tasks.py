@@ -19,11 +19,11 @@ from app.clock import stamp, utcnow
 from app.htmx import render
 from app.openapi import refusals
 from app.params import MOMENT, parse_moment
-from app.reaper import ReaperLock
+from app.reaper import ProcessLock
 from app.sparkline import sparkline
 from app.state import app_state
 from app.store import tasks as store
-from app.tasks import NAME, Task, load_tasks
+from app.tasks import NAME, Task, current_tasks
 
 RUNS_SHOWN = 30
 HISTORY = 20  # runs per task in its line and sparkline
@@ -111,7 +111,7 @@ async def tasks_page(
 ) -> Response[str]:
     """Scheduled tasks: what runs when, how it went, and Run now; the runs newest first."""
     mc = app_state(request)
-    tasks = load_tasks(mc.settings.tasks_file)
+    tasks = current_tasks(mc.settings.tasks_file)
     cursor = None
     if before:
         started, _, run_id = before.rpartition(".")
@@ -132,7 +132,7 @@ async def tasks_page(
         runs=runs[:RUNS_SHOWN],
         task=task or "",
         older_url=older,
-        scheduling=ReaperLock(mc.db.path, "scheduler").taken_elsewhere(),
+        scheduling=ProcessLock(mc.db.path, "scheduler").taken_elsewhere(),
     )
     return render(request, "templates/page.html", "fragments/ops/tasks.html", ctx)
 
@@ -141,7 +141,7 @@ async def tasks_page(
 async def run_now(request: Request[Any, Any, Any], name: FromPath[str]) -> Redirect:
     """Ask the scheduler to run a task now (it starts within its tick, unless a run is under way)."""
     mc = app_state(request)
-    if load_tasks(mc.settings.tasks_file).named(name) is None:
+    if current_tasks(mc.settings.tasks_file).named(name) is None:
         raise NotFoundException(f"There is no task {name!r} in the tasks file.")
     user = request.scope.get("user")
     await store.request_run(mc.db, name, getattr(user, "name", None))
