@@ -12,7 +12,8 @@ from litestar.enums import MediaType
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from app.rules import STATUSES
+from app.params import DATE, MOMENT
+from app.rules import NO_NUL, NOT_BLANK, STATUSES
 
 # A hint after msgspec's message, for ticket fields whose rule it states only in part. Only the ticket routes
 # themselves get them: other bodies (heartbeats, sub-resources) may have fields of the same name with other rules.
@@ -35,6 +36,16 @@ EVERYWHERE = {
 }
 
 
+# Patterns whose regex says nothing to a person, stated in words wherever a field uses them (a date, a moment).
+PATTERN_WORDS = {
+    DATE: "must be a real date, YYYY-MM-DD, e.g. 2026-12-01",
+    MOMENT: "must be a real date and time with its zone, e.g. 2026-12-01T03:15:00Z",
+    NOT_BLANK: "must have something besides spaces, and no NUL character",
+    NO_NUL: "cannot contain a NUL character",
+}
+_PATTERN_MESSAGES = {f"Expected `str` matching regex {pattern!r}": words for pattern, words in PATTERN_WORDS.items()}
+
+
 def describe(problem: dict[str, Any], hints: dict[str, str]) -> str:
     """One problem from a ValidationException's `extra`, as a sentence that starts with the field's name."""
     key, message = problem.get("key"), str(problem.get("message", ""))
@@ -45,6 +56,8 @@ def describe(problem: dict[str, Any], hints: dict[str, str]) -> str:
     hint = hints.get(str(key)) or EVERYWHERE.get(re.sub(r"\[\d+\]$", "", str(key)))
     if hint and message.startswith("Expected `str` matching regex"):
         return f"{key}: {hint}"  # the rule in words, not the regex
+    if message in _PATTERN_MESSAGES:
+        return f"{key}: {_PATTERN_MESSAGES[message]}"
     return f"{key}: {message}" + (f"; {hint}" if hint else "")
 
 

@@ -22,6 +22,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf"
 PUBLIC_PATHS = ("/healthz", "/login")
 PUBLIC_PREFIXES = ("/static/",)
+# A framed report's own requests carry no cookie (its sandbox makes them cross-site): these addresses hold a
+# key instead, which their handler checks (app/report_access.py); GET only.
+KEYED_PREFIXES = ("/reports/raw/~",)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 1_048_576  # forms larger than this are refused before they are parsed
 
@@ -29,6 +32,12 @@ MAX_FORM_BYTES = 1_048_576  # forms larger than this are refused before they are
 def is_public(path: str) -> bool:
     """Paths anyone may reach: health, login, static files."""
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def is_keyed(scope: Scope) -> bool:
+    """A GET whose address carries its own key, checked by its handler instead of a login."""
+    method = scope.get("method")
+    return scope["type"] == "http" and method in ("GET", "HEAD") and scope["path"].startswith(KEYED_PREFIXES)
 
 
 # The route option that lets worker tokens call a route (the worker APIs: agents post events, file follow-ups,
@@ -162,7 +171,7 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
+        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]) or is_keyed(scope):
             await self.app(scope, receive, send)
             return
         state: AppState = scope["app"].state.mc

@@ -1,4 +1,4 @@
-"""The `mc` command: serve, token, demo, migrate, backup, reaper, scheduler, emit, sessions. Errors are one line
+"""The `mc` command: serve, token, demo, migrate, backup, reaper, scheduler, emit, sessions, vk. Errors are one line
 and a non-zero exit."""
 
 from __future__ import annotations
@@ -115,6 +115,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     except DemoError as exc:
         raise CommandError(str(exc)) from None
     print(f"Filled {settings.db_path} in {time.perf_counter() - started:.1f} s: {summary}")
+    from app.demo.folders import fill_demo_folders  # reports and skills: files, each folder only when empty
+
+    for line in fill_demo_folders(settings):
+        print(line)
+    from app.demo.apps import write_sample_apps  # only when there is no apps file
+
+    print(write_sample_apps(settings))
     return 0
 
 
@@ -218,6 +225,37 @@ def cmd_sessions(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vk(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a Vibe Kanban database file, or sync once with a running Vibe Kanban (README, "Coming from Vibe
+    Kanban")."""
+    from app.store.vk_source import VkSourceError, default_path
+    from app.transcript_import import terminal_progress
+    from app.vk_client import VkRefused, VkUnavailable
+    from app.vk_import import Importer
+    from app.vk_sync import VkSyncBusy, sync_standalone
+
+    if args.vk_command == "import":
+        path = Path(args.from_db).expanduser() if args.from_db else default_path(dict(os.environ), sys.platform,
+                                                                                   Path.home())  # fmt: skip
+        try:
+            report = with_database(settings, Importer.runner(settings, path, terminal_progress, args.dry_run))
+        except VkSourceError as exc:
+            raise CommandError(str(exc)) from None
+        lines = report.lines()
+    else:
+        url = args.url or settings.vk_url
+        if not url:
+            raise CommandError("no Vibe Kanban address: set MC_VK_URL or pass --url (e.g. http://127.0.0.1:PORT)")
+        try:
+            lines = with_database(settings, lambda db: sync_standalone(db, settings, url)).lines()
+        except (VkUnavailable, VkRefused, VkSyncBusy) as exc:
+            raise CommandError(str(exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[2K")
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="mc", description="Mission Control")
@@ -278,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--agent", default="claude", help="the agent the transcripts are from (default claude)")
     add_db(imports)
     sessions.set_defaults(run=cmd_sessions)
+    vk = sub.add_parser("vk", help="Vibe Kanban: import its database, or sync with it while it runs")
+    vk_sub = vk.add_subparsers(dest="vk_command", required=True)
+    vk_import = vk_sub.add_parser("import", help="import a Vibe Kanban database file (read-only)")
+    vk_import.add_argument("--from-db", metavar="PATH", help="its db.sqlite (default: where Vibe Kanban keeps it)")
+    vk_import.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+    add_db(vk_import)
+    vk_sync = vk_sub.add_parser("sync", help="one sync with a running Vibe Kanban over its HTTP API")
+    vk_sync.add_argument("--url", help="its address (default $MC_VK_URL)")
+    add_db(vk_sync)
+    vk.set_defaults(run=cmd_vk)
     return parser
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiosqlite
 
 from app import ROOT
+from app.clock import stamp
 from app.sqlite import driver
 
 MIGRATIONS_DIR = ROOT / "sql" / "migrations"
@@ -107,9 +108,15 @@ class Database:
         self._lock_fd: int | None = None
         # Told after every commit (the Redis relay rings other processes); must not block.
         self.on_commit: Callable[[], None] | None = None
+        # Moves at every commit this process makes and when the live poller sees another process's: a page kept
+        # under it (app/kept_pages.py) is shown again only while nothing was written since.
+        self.generation = 0
+        self.last_checkpoint = ""  # when this process last copied the WAL back (a UTC stamp; "" not yet)
+        self.opened, self.opened_at = "", 0.0  # when it was opened (a UTC stamp, a monotonic time)
 
     async def open(self, migrate: bool = True) -> None:
         """Open the writer, check the file is ours, migrate, then open the readers."""
+        self.opened, self.opened_at = stamp(), time.monotonic()
         _check_file(self.path)
         try:
             self._writer = await self._connect(str(self.path), uri=False)
@@ -262,6 +269,7 @@ class Database:
                                 self._writer.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
                             )
                 await self._finish("COMMIT")
+                self.generation += 1
             finally:
                 self._unlock_processes()
             if self.on_commit is not None:
@@ -283,6 +291,10 @@ class Database:
         await conn.execute("PRAGMA query_only = ON")
         return conn
 
+    def note_change(self) -> None:
+        """Another process committed (the live poller saw the database move)."""
+        self.generation += 1
+
     async def checkpoint(self) -> None:
         """Copy the WAL into the database and truncate it (under the process lock, like writes)."""
         if self._writer is None:
@@ -291,6 +303,7 @@ class Database:
             await self._lock_processes(time.monotonic() + BUSY_TIMEOUT_S)
             try:
                 await self._finish("PRAGMA wal_checkpoint(TRUNCATE)")  # never let go of the lock mid-checkpoint
+                self.last_checkpoint = stamp()
             finally:
                 self._unlock_processes()
 

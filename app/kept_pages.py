@@ -5,12 +5,15 @@ ticket page on this machine, twice what a /healthz answer costs in all)."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from litestar import Request, Response
 from litestar.enums import MediaType
 
 from app.cache import FragmentCache
+from app.frame import frame_for
+from app.htmx import wants_fragment
 
 GZIP_LEVEL = 6  # as the middleware's (app/main.py)
 MIN_GZIP_BYTES = 1024
@@ -44,3 +47,20 @@ def send_page(request: Request[Any, Any, Any], page: KeptPage) -> Response[bytes
         body = page.gzipped()
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type=MediaType.HTML, headers=headers)
+
+
+def view_key(request: Request[Any, Any, Any], *parts: Hashable) -> tuple[Hashable, ...]:
+    """A kept page's key: what the page shows (`parts`), the address asked for, who looks, and page or fragment."""
+    frame = frame_for(request)
+    where = (request.url.path, request.url.query)
+    return (*parts, where, frame.user, frame.scope, frame.csrf_token, wants_fragment(request))
+
+
+async def keep(
+    pages: KeptPages, request: Request[Any, Any, Any], key: Hashable, build: Callable[[], Awaitable[str]]
+) -> Response[bytes]:
+    """The page kept under `key`, or built now and kept (the route is kept out of the compression middleware)."""
+    page = pages.get(key)
+    if page is None:
+        page = pages.put(key, KeptPage(await build()))
+    return send_page(request, page)

@@ -293,6 +293,7 @@ class Poller:
                 now = await store.data_version(conn)
                 if now != version:
                     version = now
+                    self.db.note_change()
                     await self.catch_up(conn)
         except asyncio.CancelledError:
             raise

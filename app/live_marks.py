@@ -1,6 +1,7 @@
 """The board's live marks: which tickets a worker is on right now, who, and what it did last.
 
-A run is going on while its worker keeps posting (an event within MC_RUN_STALL_S that is not the run's end);
+A run is going on while its worker keeps posting (an event within MC_RUN_STALL_S that is not the run's end),
+and has stalled when its worker went quiet past that without ending it (marked so for a day, until it ends);
 a worker that sends heartbeats can also say it is busy on a ticket. A run's mark says what its last event
 did, in the words of the tail ("Edit: app/routes/board.py")."""
 
@@ -23,6 +24,7 @@ class LiveMark(msgspec.Struct, frozen=True):
     worker: str
     action: str
     at: str
+    stale: bool = False  # the run went quiet past MC_RUN_STALL_S without ending
 
 
 class LiveMarks(msgspec.Struct, frozen=True):
@@ -45,4 +47,7 @@ async def live_marks(db: Database, stall_s: float) -> LiveMarks:
         if run.ticket_id not in marks or run.at >= marks[run.ticket_id].at:
             action = one_line(summarise(run.event()).summary, ACTION_CHARS)
             marks[run.ticket_id] = LiveMark(run.ticket_id, run.worker, action, run.at)
+    for quiet in await board.runs_stalled(db, stall_s):
+        if quiet.ticket_id not in marks:
+            marks[quiet.ticket_id] = LiveMark(quiet.ticket_id, quiet.worker, "went quiet", quiet.at, stale=True)
     return LiveMarks(tuple(sorted(marks.values(), key=lambda m: m.ticket_id)))

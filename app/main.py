@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from app import ROOT, markdown
 from app.agent_session import Sessions
 from app.apierrors import client_error
+from app.apps import HealthChecker
 from app.auth import AuthMiddleware, LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
 from app.caps import StreamCaps
@@ -36,31 +37,42 @@ from app.params import StaticFileSystem
 from app.reaper import Reaper
 from app.relay import RedisRelay
 from app.routes import (
+    activity,
     api,
+    apps,
     board,
     create,
     events,
+    f1,
     health,
+    life_manager,
     links,
     login,
-    pages,
+    logs,
+    overview,
     palette,
     queue,
+    reports,
     runs,
     search,
     session,
     sessions,
+    skills,
+    spotify,
     stream,
     tasks,
+    team,
     tickets,
 )
 from app.run_frames import RunFrames
 from app.scheduler import Scheduler
 from app.security import JsonBodiesOnly, add_security_headers, fix_allow_header
 from app.settings import Settings, load_settings, parse_wip_limits
+from app.spotify import Spotify
 from app.sqlite import driver
 from app.state import AppState
 from app.streams import NO_COMPRESSION
+from app.vk_sync import VkSyncer
 
 log = logging.getLogger("mc.app")
 
@@ -68,7 +80,8 @@ log = logging.getLogger("mc.app")
 ROUTES = [
     *health.ROUTES,
     *login.ROUTES,
-    *pages.ROUTES,
+    *overview.ROUTES,
+    *activity.ROUTES,
     *board.ROUTES,
     *create.ROUTES,
     *palette.ROUTES,
@@ -77,12 +90,20 @@ ROUTES = [
     *runs.ROUTES,
     *session.ROUTES,
     *sessions.ROUTES,
+    *reports.ROUTES,
+    *skills.ROUTES,
     *links.ROUTES,
     *api.ROUTES,
     *queue.ROUTES,
     *events.ROUTES,
     *stream.ROUTES,
     *tasks.ROUTES,
+    *apps.ROUTES,
+    *spotify.ROUTES,
+    *team.ROUTES,
+    *logs.ROUTES,
+    *life_manager.ROUTES,
+    *f1.ROUTES,
 ]
 
 
@@ -176,6 +197,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
 
     mc.sessions = Sessions(settings, mc.writer, session.announce(mc))
+    mc.apps = HealthChecker(settings)
+    mc.spotify = Spotify(settings)
     # A run started, moved on or ended, or a worker came or went: the board's live marks are read afresh.
     broker.on_news.append(lambda kind: mc.live.expire() if kind in ("run", "worker") else None)
     relay = mc.relay
@@ -183,6 +206,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     housekeeper = Housekeeper(database)
     indexer = EventIndexer(database, mc.writer.busy)
     scheduler = Scheduler(database, settings) if settings.tasks_file else None
+    vk_syncer = VkSyncer(database, settings) if settings.vk_url else None  # syncs in whichever process has the lock
 
     async def open_db(app: Litestar) -> None:
         markdown.renderer.configure(settings.markdown_workers, settings.markdown_budget_s)
@@ -193,8 +217,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await mc.poller.start()
         housekeeper.start()
         indexer.start()
+        mc.apps.start()
         if scheduler is not None:
             scheduler.start()  # schedules only in the process that holds its lock
+        if vk_syncer is not None:
+            vk_syncer.start()
         if relay is not None:
             await relay.start()
             database.on_commit = relay.committed
@@ -210,8 +237,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await relay.stop()
         await housekeeper.stop()
         await indexer.stop()
+        await mc.apps.stop()
+        await mc.spotify.close()
         if scheduler is not None:
             await scheduler.stop()  # a run under way is stopped and recorded before the database closes
+        if vk_syncer is not None:
+            await vk_syncer.stop()  # a round under way is cancelled: each of its writes is whole
         await mc.sessions.stop_all()  # each session's end is stored before the writer stops
         await mc.poller.stop()
         await mc.writer.stop()  # what was acknowledged is committed already; this commits what is waiting

@@ -68,6 +68,7 @@ _DATE = (
     rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
 )
 DATE_OR_EMPTY = rf"^(?:{_DATE})?$"
+DATE = rf"^{_DATE}$"  # a date a JSON body must give (a due date, a race day)
 
 
 # A UTC time as the API takes it: 2026-12-01T09:30:00Z (fractions of a second allowed).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,9 @@ from urllib.parse import urlsplit
 import msgspec
 
 from app.rules import STATUSES
+
+# An http:// or https:// address with a host (the external services' base URLs).
+HTTP_URL = r"^https?://[^\s/?#@]+(/[^\s?#]*)?$"
 
 
 class SettingsError(ValueError):
@@ -119,12 +123,69 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     tasks_file: str = ""
     # How often the scheduler looks for due tasks and "Run now" requests, in seconds.
     scheduler_tick_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1
+    # The folder of HTML research reports /reports lists and serves; empty: "reports" beside the database
+    # (<data_dir>/reports by default).
+    reports_dir: str = ""
+    # Folders of installed skills (a folder per skill, each with a SKILL.md), separated by commas or the path
+    # separator (":"); empty: ~/.claude/skills and "skills" beside the database (<data_dir>/skills by default).
+    skills_dirs: str = ""
+    # Log files the Logs page reads and follows, separated by commas or the path separator (":"); only these.
+    log_files: str = ""
     # Telegram's Bot API address; a setting so tests (and proxies) can point it elsewhere.
     telegram_api_base: str = "https://api.telegram.org"
     # The bot's token from @BotFather; empty means alerts go to the log.
     telegram_bot_token: str = ""
     # The chat that receives alerts; empty means alerts go to the log.
     telegram_chat_id: str = ""
+    # Apps (/apps): the external dashboards, a TOML file of [[apps]] (name, url, description, icon, health_url);
+    # empty: apps.toml beside the database (<data_dir>/apps.toml by default), so `mc demo --db X` and the server
+    # it serves agree on one file.
+    apps_file: str = ""
+    # Seconds between health checks of every app (inside `mc serve`, each process checking for itself).
+    apps_check_interval_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 60
+    # A check with no answer in this many seconds reads "timeout"; at most this many checks run at once.
+    apps_check_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5
+    apps_check_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    # An app that answers, but only after this many milliseconds, reads "slow" (it must be under the timeout).
+    apps_slow_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 1_500
+    # Radio (/spotify): the Spotify Web API and its accounts service; settings so tests (and proxies) can point
+    # them elsewhere. Only http(s) addresses.
+    spotify_api_url: Annotated[str, msgspec.Meta(pattern=HTTP_URL)] = "https://api.spotify.com"
+    spotify_accounts_url: Annotated[str, msgspec.Meta(pattern=HTTP_URL)] = "https://accounts.spotify.com"
+    # The Spotify app's client id and secret (developer.spotify.com/dashboard) and a refresh token for the account
+    # it plays on (README, "Radio", says how to get one); any of the three empty: the page says how to connect.
+    spotify_client_id: str = ""
+    spotify_client_secret: str = ""
+    spotify_refresh_token: str = ""
+    # A running Vibe Kanban to keep in sync with (its address, e.g. http://127.0.0.1:54321; README, "Coming from
+    # Vibe Kanban"): set, `mc serve` syncs every MC_VK_SYNC_S seconds; empty: no sync. Only http(s) addresses.
+    vk_url: Annotated[str, msgspec.Meta(pattern=f"^$|{HTTP_URL}")] = ""
+    vk_sync_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 60
+    # How long one request to Vibe Kanban may take before it is tried again (three tries, pauses doubling).
+    vk_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10
+
+    @property
+    def apps_path(self) -> Path:
+        """The Apps file: MC_APPS_FILE, or apps.toml in the database's folder."""
+        return Path(self.apps_file) if self.apps_file else self.db_path.parent / "apps.toml"
+
+    @property
+    def log_file_paths(self) -> list[str]:
+        """MC_LOG_FILES as a list of paths, in its order."""
+        return [p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", self.log_files) if p.strip()]
+
+    @property
+    def reports_path(self) -> Path:
+        """The reports folder: MC_REPORTS_DIR, or "reports" beside the database."""
+        return Path(self.reports_dir).expanduser() if self.reports_dir else self.db_path.parent / "reports"
+
+    @property
+    def skills_paths(self) -> list[Path]:
+        """The skills folders, in MC_SKILLS_DIRS's order (a skill in an earlier one wins a name)."""
+        if not self.skills_dirs.strip():
+            return [Path("~/.claude/skills").expanduser(), self.db_path.parent / "skills"]
+        parts = re.split(f"[,{re.escape(os.pathsep)}]", self.skills_dirs)
+        return [Path(p.strip()).expanduser() for p in parts if p.strip()]
 
     @property
     def db_path(self) -> Path:
@@ -207,6 +268,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.worker_offline_s <= settings.worker_stale_s:
         raise SettingsError("MC_WORKER_OFFLINE_S must be longer than MC_WORKER_STALE_S")
     parse_trusted_proxies(settings.trusted_proxies)
+    if settings.apps_slow_ms >= settings.apps_check_timeout_s * 1000:
+        raise SettingsError("MC_APPS_SLOW_MS must be under MC_APPS_CHECK_TIMEOUT_S (a slow answer is still an answer)")
     parse_wip_limits(settings.wip_limits)
     agent_argv(settings.agent_command)
     return settings

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request
 
 from app.agent_session import Sessions
+from app.apps import HealthChecker
 from app.auth import LoginRateLimiter
 from app.cache import BoardCaches, FragmentCache, Recent
 from app.db import Database
@@ -19,6 +20,7 @@ from app.relay import RedisRelay
 from app.run_pages import RunPages
 from app.run_view import RunHeader
 from app.settings import Settings
+from app.spotify import Spotify
 
 
 @dataclass
@@ -44,10 +46,16 @@ class AppState:
     run_pages: RunPages = field(default_factory=RunPages)
     # Ticket pages as rendered, by everything they show (app/routes/tickets.py): ~100 KB each.
     pages: KeptPages = field(default_factory=lambda: KeptPages(64))
+    # The Overview and the operations pages as rendered, by the database's generation (app/kept_pages.py).
+    ops_pages: KeptPages = field(default_factory=lambda: KeptPages(64))
     # Runs summed up for the activity feed, by (ticket, seq): app/activity.py.
     run_headers: FragmentCache[RunHeader] = field(default_factory=lambda: FragmentCache(1024))
     # Tickets' interactive sessions running in this process (app/agent_session.py); made once the state is.
     sessions: Sessions = field(init=False)
+    # The Apps page's health checks, kept in memory (app/apps.py); made once the state is.
+    apps: HealthChecker = field(init=False)
+    # Radio's Spotify client: its access token and rate limit, per process (app/spotify.py).
+    spotify: Spotify = field(init=False)
 
 
 def app_state(request: Request[Any, Any, Any]) -> AppState:

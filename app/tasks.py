@@ -74,6 +74,12 @@ def current_tasks(path: str) -> TaskFile:
     return found
 
 
+def tasks_version(path: str) -> tuple[int, int] | None:
+    """What current_tasks last found of the file (modification time and size): a kept page's key holds it."""
+    known = _read.get(path)
+    return known[0] if known else None
+
+
 def load_tasks(path: str) -> TaskFile:
     """The tasks in `path` ("" or a missing file: none, and for a missing file a problem saying so)."""
     if not path:

@@ -1,6 +1,6 @@
 """Who is on the team and how each one is doing: a worker is known by its heartbeats and by the events it
 posts (an agent piped through `mc emit` never sends a heartbeat), and reads working, idle, stale or offline
-by how long ago it was last heard of. Pure: the store reads, this decides."""
+by how long ago it was last heard of. The store reads, this decides (`team_now` asks the one, then the other)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from typing import Literal
 
 import msgspec
 
+from app.clock import stamp
+from app.db import Database
 from app.run_view import seconds_between
+from app.settings import Settings
+from app.store import ops
 from app.store.ops import Heartbeat, LastEvent
 
 Presence = Literal["working", "idle", "stale", "offline"]
@@ -69,3 +73,9 @@ def members(
         )
     order = {"working": 0, "idle": 1, "stale": 2, "offline": 3}
     return sorted(found, key=lambda m: (order[m.presence], m.worker))
+
+
+async def team_now(db: Database, settings: Settings) -> list[Member]:
+    """Every worker heard of, as the database has them now (the one read the Overview and Team share)."""
+    beats, events = await ops.latest_heartbeats(db), await ops.last_events(db)
+    return members(beats, events, stamp(), settings.worker_stale_s, settings.worker_offline_s)

@@ -109,7 +109,17 @@ def count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
 
 
+def file_size(n: int) -> str:
+    """A file's size as a person reads it: 812 B, 14.2 KB, 3.1 MB."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB".replace(".0 KB", " KB")
+    return f"{n / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
+
+
 env.filters["duration"] = duration
+env.filters["filesize"] = file_size
 env.globals["seconds"] = seconds_between
 env.filters["count"] = count
 env.filters["first_line"] = first_line

@@ -87,7 +87,11 @@ SCENARIOS = {
         Scenario("activity_comments", "/activity?kind=comment", auth=True),
         Scenario("tasks", "/tasks", auth=True),
         Scenario("team", "/team", auth=True),
+        Scenario("logs", "/logs", auth=True),
+        Scenario("logs_heartbeats", "/logs/heartbeats", auth=True),
         Scenario("search", "/search?q=fix+test", auth=True),
+        Scenario("life_manager", "/life-manager", auth=True),
+        Scenario("f1", "/f1", auth=True),
     )
 }
 

@@ -87,3 +87,10 @@ SELECT t.identifier, t.title, t.status
  WHERE tickets_fts MATCH :match
  ORDER BY f.rank
  LIMIT :limit;
+
+-- name: board_stalled_runs(quiet_since, seen_since)
+-- Tickets whose run went quiet: the worker's last event there was not the run's end, and came before :quiet_since
+-- (the stall time) but after :seen_since (older is history). The card says so, and the Overview lists it.
+SELECT ticket_id, worker, last_at AS at
+  FROM worker_activity
+ WHERE last_at < :quiet_since AND last_at >= :seen_since AND last_type <> 'result';

@@ -44,3 +44,11 @@ SELECT id, content FROM event_index WHERE id >= (:after + 1) * 1000 AND id < (:u
 
 -- name: event_index_done(upto)!
 UPDATE search_progress SET last_id = :upto WHERE name = 'events';
+
+-- name: event_index_hours(after, upto)!
+-- Count the events (:after, :upto] into the hours they were posted in, by worker (the Overview's events per hour,
+-- Team's strips).
+INSERT INTO event_hours (hour, worker, n)
+SELECT substr(ts, 1, 13), coalesce(worker, ''), count(*) FROM ticket_events WHERE id > :after AND id <= :upto
+ GROUP BY 1, 2
+ON CONFLICT (hour, worker) DO UPDATE SET n = n + excluded.n;

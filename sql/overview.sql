@@ -44,3 +44,27 @@ SELECT a.worker, t.identifier AS ticket, t.title, a.last_at, a.last_type
  WHERE a.last_type != 'result' AND a.last_at < :quiet_since AND a.last_at >= :seen_since
  ORDER BY a.last_at
  LIMIT :limit;
+
+-- name: overview_created_per_day(since)
+-- Tickets created on each day from :since (a UTC date), for the Overview's chart (along tickets_created).
+SELECT substr(created_at, 1, 10) AS day, count(*) AS n FROM tickets WHERE created_at >= :since GROUP BY 1;
+
+-- name: overview_closed_per_day(since)
+-- Tickets closed (moved to Done, and still there) on each day from :since (along tickets_done).
+SELECT substr(done_at, 1, 10) AS day, count(*) AS n FROM tickets WHERE done_at >= :since GROUP BY 1;
+
+-- name: overview_event_hours(since)
+-- Events posted in each hour from :since ('2026-12-02T09'), as the event indexer counted them.
+SELECT hour, sum(n) AS n FROM event_hours WHERE hour >= :since GROUP BY hour ORDER BY hour;
+
+-- name: overview_tickets_named(ids)
+-- Identifier and title of the tickets :ids (a JSON array): what the runs going on are about.
+SELECT id, identifier, title FROM tickets WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: overview_queue_waiting()^
+-- Messages waiting for a worker (queued or leased out), and when the oldest of them was queued.
+SELECT count(*) AS depth, min(created_at) AS oldest FROM queued_messages WHERE status IN ('queued', 'leased');
+
+-- name: overview_last_task_run()^
+-- The newest task run, whoever started it.
+SELECT task_name, started_at, status FROM task_runs ORDER BY started_at DESC LIMIT 1;

@@ -292,11 +292,29 @@ document.addEventListener("keydown", (event) => {
       document.getElementById("mc-dialog").close();
       return;
     }
+    const menu = document.getElementById("navmenu");
+    if (menu?.open) { menu.open = false; menu.querySelector("summary").focus(); event.preventDefault(); return; }
+    // Esc in the board's filter empties it and shows the whole board again (the URL loses its ?q=: see
+    // htmx:configRequest below), then leaves the field.
+    if (event.target.id === "board-q" && event.target.value) {
+      event.preventDefault();
+      event.target.value = "";
+      event.target.dispatchEvent(new Event("input", { bubbles: true }));
+    }
     const editBox = document.getElementById("edit-box");
     if (editBox?.open) { editBox.open = false; document.getElementById("edit-toggle")?.focus(); event.preventDefault(); return; }
     if (isTyping(event.target)) event.target.blur();
     if (ticketMoveMode) { ticketMoveMode = false; announce("Move cancelled."); }
     return;
+  }
+  // Ctrl+Enter sends the form being filled in a dialog (the new ticket's), also from its description.
+  if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && event.target instanceof Element) {
+    const form = event.target.closest("form");
+    if (form && (form.closest("#mc-dialog") || form.id === "new-ticket-form")) {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
   }
   if (dialogOpen) {
     if (document.getElementById("palette-list")) {
@@ -550,20 +568,70 @@ function makeSortable(root) {
   }
 }
 
-/* ---------- phone: the tab of the column in view is marked ---------- */
+/* ---------- phone: the nav menu closes on a tap outside it (and on Esc, above) ---------- */
+
+document.addEventListener("click", (event) => {
+  const menu = document.getElementById("navmenu");
+  if (menu?.open && event.target instanceof Node && !menu.contains(event.target)) menu.open = false;
+});
+
+/* ---------- phone: the column tabs scroll the board sideways; the tab of the column in view is marked ---------- */
+
+// A tab is a link to its column (#col-…), which works without JavaScript; followed as a link, though, the browser
+// also scrolls the page to bring the column up, and the tabs with it go out of sight. Scroll only the board.
+document.addEventListener("click", (event) => {
+  const tab = event.target instanceof Element ? event.target.closest(".column-tabs a") : null;
+  const board = document.getElementById("board-columns");
+  const slot = tab && document.getElementById(tab.hash.replace(/^#col-/, "slot-"));
+  if (!board || !slot) return;
+  event.preventDefault();
+  const behavior = matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  board.scrollTo({ left: slot.offsetLeft, top: 0, behavior });
+  markColumnTab(slot.id);
+});
+
+function markColumnTab(slotId) {
+  const status = slotId.replace(/^slot-/, "");
+  document.querySelectorAll(".column-tabs a").forEach((tab) => {
+    const current = tab.hash === `#col-${status}`;
+    if (current && tab.getAttribute("aria-current") !== "true") tab.scrollIntoView({ block: "nearest", inline: "nearest" });
+    tab.setAttribute("aria-current", String(current));
+  });
+}
+
+// The column in view is the one whose left edge is nearest the board's (on a phone each is the board's width).
+// The tabs show only on a phone: elsewhere there is nothing to mark.
+function markColumnInView(board) {
+  if (!document.querySelector(".column-tabs")?.offsetParent) return;
+  let nearest = null;
+  for (const slot of board.querySelectorAll(":scope > .slot")) {
+    if (!nearest || Math.abs(slot.offsetLeft - board.scrollLeft) < Math.abs(nearest.offsetLeft - board.scrollLeft)) nearest = slot;
+  }
+  if (nearest) markColumnTab(nearest.id);
+}
+
+// Scroll events do not bubble: listen in the capture phase, so a board swapped in by a filter or a refresh counts.
+document.addEventListener("scroll", (event) => {
+  if (event.target instanceof Element && event.target.id === "board-columns") markColumnInView(event.target);
+}, { capture: true, passive: true });
 
 htmx.onLoad((root) => {
   const board = root.querySelector?.("#board-columns") || (root.id === "board-columns" ? root : null);
-  if (!board || typeof IntersectionObserver === "undefined") return;
-  const tabs = document.querySelectorAll(".column-tabs a");
-  const observer = new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      const status = entry.target.id.replace(/^slot-/, "");
-      tabs.forEach((tab) => tab.setAttribute("aria-current", String(tab.hash === `#col-${status}`)));
-    }
-  }, { root: board, threshold: 0.6 });
-  board.querySelectorAll(".slot").forEach((slot) => observer.observe(slot));
+  if (board) markColumnInView(board);
+});
+
+/* ---------- a filter left empty is no filter ---------- */
+
+// A search form's empty fields would leave /board?q=&assignee=&tag=&priority= in the URL pushed to history:
+// send (and push) only the fields that say something. Without JavaScript the browser sends them all, which the
+// server reads the same.
+document.addEventListener("htmx:configRequest", (event) => {
+  const detail = event.detail;
+  if (detail.verb !== "get" || !(detail.elt instanceof Element) || !detail.elt.closest("form[role=search]")) return;
+  const form = detail.formData;
+  const kept = Array.from(form.entries()).filter(([, value]) => value !== "");
+  for (const name of new Set(form.keys())) form.delete(name);
+  for (const [name, value] of kept) form.append(name, value);
 });
 
 /* ---------- the live board refresh waits for the person ---------- */
@@ -719,4 +787,15 @@ htmx.onLoad((root) => {
 htmx.onLoad(() => {
   const button = followButton();
   if (button) { button.hidden = false; button.setAttribute("aria-pressed", String(following)); }
+});
+
+/* ---------- Activity: a run that moved on comes again on top; drop its older copy below ---------- */
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const feed = document.getElementById("activity-feed");
+  if (!feed || !feed.contains(event.detail.target) && event.detail.target !== feed) return;
+  const seen = new Set();
+  feed.querySelectorAll(":scope > li.feed-item[id]").forEach((item) => {
+    if (seen.has(item.id)) item.remove();
+    else seen.add(item.id);
+  });
 });

@@ -51,3 +51,37 @@ def test_the_feed_pages_by_keyset_and_filters_in_the_url(harness: Harness) -> No
     assert "Nothing here matches these filters" in nothing
     assert harness.client.get("/activity", params={"before": "yesterday"}).status_code == 400
     assert harness.client.get("/activity", params={"kind": "everything"}).status_code == 400
+
+
+def test_new_items_are_fetched_for_the_top_of_the_feed(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("First")
+    page = soup(harness.client.get("/activity").text)
+    live = page.select_one("#feed-live")
+    assert live["hx-trigger"].startswith("sse:ticket") and page.select_one("#activity")["sse-connect"]
+    assert live["hx-swap"] == "afterbegin" and live["hx-select-oob"] == "#feed-live"
+    url = live["hx-get"]
+    assert "since=" in url
+    assert keys_of(harness.client.get(url, headers={"HX-Request": "true"}).text) == [], "nothing new yet"
+
+    async def comment() -> None:
+        ticket = await tickets.get_ticket(harness.db, ident)
+        assert ticket is not None
+        await tickets.add_comment(harness.db, ticket.id, "lucienne", "Looks good")
+
+    harness.call(comment)
+    newer = soup(harness.client.get(url, headers={"HX-Request": "true"}).text)
+    [item] = newer.select("#activity-feed > li.feed-item")
+    assert "lucienne commented on" in item.get_text(" ", strip=True) and item["id"].startswith("feed-c")
+    again = newer.select_one("#feed-live")["hx-get"]
+    assert again != url and keys_of(harness.client.get(again, headers={"HX-Request": "true"}).text) == []
+    older = soup(harness.client.get("/activity", params={"before": url.split("since=")[1].replace("%7E", "~")}).text)
+    assert older.select_one("#feed-live") is None, "a page further back is not live"
+
+
+def test_an_empty_feed_fills_when_something_happens(harness: Harness) -> None:
+    harness.login()
+    live = soup(harness.client.get("/activity").text).select_one("#feed-live")
+    assert live["hx-target"] == "#activity-empty" and "since" not in live["hx-get"]
+    harness.ticket("Something at last")
+    assert len(keys_of(harness.client.get(live["hx-get"], headers={"HX-Request": "true"}).text)) == 1

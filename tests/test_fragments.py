@@ -5,6 +5,7 @@ file under fragments/ and templates/ must have been rendered by the walk, so a n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,8 @@ from jinja2 import StrictUndefined, Undefined, UndefinedError
 
 from app import ROOT, templates
 from app.agent_session import SessionStatus
-from app.demo import fill_demo
+from app.demo import fill_demo, folder_text
+from app.demo.folders import write_files
 from app.run_view import RunFolder
 from app.store import events as event_store
 from app.store import sessions
@@ -23,8 +25,13 @@ from tests.conftest import Harness
 from tests.test_run_view import corpus_payloads
 from tests.test_sessions import BOARD, import_fixture
 
-# Templates the walk below cannot reach, each with the reason (none today).
-NOT_WALKED: dict[str, str] = {}
+# Templates the walk below cannot reach, each with the reason.
+NOT_WALKED: dict[str, str] = {
+    "fragments/apps/card.html": "needs an apps file: tests/test_apps.py renders it with StrictUndefined",
+    "fragments/spotify/now.html": "needs Spotify settings: tests/test_spotify.py renders it with StrictUndefined",
+    "fragments/logs/file.html": "needs MC_LOG_FILES: tests/test_logs.py renders it with StrictUndefined",
+    "fragments/logs/records.html": "needs MC_LOG_FILES: tests/test_logs.py renders it with StrictUndefined",
+}
 
 
 @pytest.fixture
@@ -83,9 +90,16 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
         SessionStatus(busy, True, "claude", "ended", reason="crashed", exit_code=3, ended_at="2026-11-30T12:01:00Z"),
     ):
         templates.render_html("fragments/ticket/session.html", s=status, can_write=True, frame=None)
+    assert client.get("/reports").status_code == 200  # before its folder exists: how to connect it
+    folders = client.app.state.mc.settings
+    write_files(folders.reports_path, folder_text.REPORTS, time.time())  # the demo's reports and skills
+    write_files(folders.skills_paths[-1], folder_text.SKILLS, time.time())
     pages = [
+        "/reports", "/reports?q=week", "/reports/costs/week-48.html", "/skills/release-notes",
+        "/skills/release-notes/files/template.md",
         "/", "/board", "/board?assignee=luci&q=test", f"/ticket/{busy}", f"/ticket/{busy}?events=all",
-        f"/ticket/{busy}/events/3", "/activity", "/tasks", "/team", "/logs", "/skills", "/search?q=test",
+        f"/ticket/{busy}/events/3", "/activity", "/tasks", "/team", "/logs", "/logs/heartbeats", "/skills",
+        "/search?q=test", "/apps", "/spotify", "/life-manager", "/life-manager?show=all", "/f1",
         "/palette?q=MC", "/keys", "/tickets/new", "/nowhere", "/board/columns/done?after_key=0&after_id=0",
         "/sessions", "/sessions?agent=nobody", f"/sessions/{BOARD}", f"/sessions/{BOARD}/lines/5", demo_session,
     ]  # fmt: skip
@@ -104,6 +118,7 @@ def test_every_template_renders_with_every_name_it_uses(harness: Harness, strict
         ("/tickets", {"title": "From the board", "status": "todo", "priority": "2"}),
         (f"/board/cards/{busy}", {"priority": "1"}),
         (f"/ticket/{busy}/move", {"status": "review"}),
+        ("/life-manager/items/1/snooze", {"until": "tomorrow"}),
     ]
     for path, data in swaps:
         for htmx in ({}, {"HX-Request": "true", "HX-Current-URL": "http://testserver.local/board"}):

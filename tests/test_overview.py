@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.store import queue, tickets
+from app.store import event_index, queue, tickets
 from tests.conftest import Harness, bearer, soup
 
 
@@ -24,7 +24,7 @@ def test_nothing_needs_you_says_so_and_comes_first(harness: Harness) -> None:
     page = soup(harness.client.get("/").text)
     assert page.select("section")[0]["id"] == "needs-you"
     assert "Nothing needs you" in page.select_one("#needs-you [role=status]").get_text()
-    assert page.select("section")[-1].select_one("h2").get_text() == "Health", "database internals come last"
+    assert page.select("section")[-1].select_one("h2").get_text().startswith("Health"), "database internals come last"
 
 
 def test_what_waits_on_a_person_is_listed_each_one_click_from_its_fix(harness: Harness) -> None:
@@ -85,3 +85,79 @@ def test_what_waits_on_a_person_is_listed_each_one_click_from_its_fix(harness: H
 
     fragment = harness.client.get("/", headers={"HX-Request": "true"}).text
     assert 'id="needs-you"' in fragment and "<html" not in fragment
+
+
+def test_a_ticket_closes_on_the_day_it_goes_to_done_and_reopens_uncounted(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Ship it")
+
+    async def done_at() -> Any:
+        async with harness.db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT done_at FROM tickets WHERE identifier = ?", (ident,))
+            return rows[0][0]
+
+    async def broadcasts() -> int:
+        async with harness.db.read() as conn:
+            return (await conn.execute_fetchall("SELECT count(*) FROM broadcasts WHERE kind = 'ticket'"))[0][0]
+
+    assert harness.call(done_at) is None
+    before = harness.call(broadcasts)
+    harness.call(sql, harness, "UPDATE tickets SET status = 'done' WHERE identifier = ?", ident)
+    assert harness.call(done_at) is not None
+    assert harness.call(broadcasts) == before + 1, "the move is news once, its done_at bookkeeping is not"
+    chart = soup(harness.client.get("/").text).select_one("#flow-chart svg")
+    assert chart["aria-label"] == "1 created, 1 closed in the last 30 days"
+    harness.call(sql, harness, "UPDATE tickets SET status = 'todo' WHERE identifier = ?", ident)
+    assert harness.call(done_at) is None
+    assert (
+        soup(harness.client.get("/").text)
+        .select_one("#flow-chart svg")["aria-label"]
+        .endswith("0 closed in the last 30 days")
+    )
+    harness.ticket("Born done", status="done")
+    assert "1 closed" in soup(harness.client.get("/").text).select_one("#flow-chart svg")["aria-label"]
+
+
+def test_events_per_hour_and_what_runs_now(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Being worked on")
+    worker = bearer(harness.token("worker", "worker-5"))
+    run = [{"type": "system", "subtype": "init", "session_id": "s"},
+           {"type": "assistant", "message": {"content": [{"type": "text", "text": "Reading the code"}]}}]  # fmt: skip
+    assert (
+        harness.client.post(f"/api/v1/tickets/{ident}/events", json={"events": run}, headers=worker).status_code == 201
+    )
+    page = soup(harness.client.get("/").text)
+    running = page.select_one("#running-now")
+    assert "worker-5" in running.get_text() and running.select_one(f'a[href="/ticket/{ident}"]') is not None
+    assert page.select_one("#events-chart") is None, "counted only once the indexer has read them"
+    harness.call(event_index.catch_up, harness.db)
+    chart = soup(harness.client.get("/").text).select_one("#events-chart svg")
+    assert chart["aria-label"] == "2 events posted in the last 24 hours"
+    assert len(chart.select("rect")) == 24 and chart.select("rect")[-1].select_one("title").get_text().endswith(
+        "2 events"
+    )
+
+    done = {"type": "result", "subtype": "success", "is_error": False, "duration_ms": 1000, "num_turns": 1}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=done, headers=worker).status_code == 201
+    assert "No agent is working right now" in soup(harness.client.get("/").text).select_one("#running-now").get_text()
+
+
+def test_the_overview_is_kept_until_something_is_written(harness: Harness) -> None:
+    harness.login()
+    first = harness.client.get("/")
+    assert harness.client.get("/").content == first.content, "nothing written: the same page"
+    assert first.headers["vary"] == "HX-Request, Accept-Encoding"
+    harness.ticket("News")
+    page = soup(harness.client.get("/").text)
+    assert page.select_one('#ticket-stats a[href="/board#col-backlog"] .stat-n').get_text() == "1"
+
+
+def test_the_health_strip_is_quiet_when_all_is_well(harness: Harness) -> None:
+    harness.login()
+    vitals = soup(harness.client.get("/").text).select_one("#vitals")
+    assert "all well" in vitals.select_one("h2").get_text()
+    names = [dt.get_text() for dt in vitals.select("dt")]
+    for name in ("Database", "Last checkpoint", "Disk free", "SQLite", "Process", "Reaper", "Live streams", "Queue"):
+        assert name in names
+    assert not vitals.select(".vital-wrong")

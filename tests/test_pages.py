@@ -161,13 +161,6 @@ def test_healthz_reports_database_and_journal_mode(client) -> None:  # type: ign
     assert body["live"] == "poll", "no MC_REDIS_URL: each process polls SQLite"
 
 
-def test_empty_pages_say_what_will_fill_them(harness: Harness) -> None:
-    harness.login()
-    page = soup(harness.client.get("/spotify").text)
-    assert page.select_one("h1").get_text() == "Radio"
-    assert "Spotify is not connected yet" in page.select_one('[role="status"]').get_text()
-
-
 def test_overview_counts_tickets_by_status(harness: Harness) -> None:
     harness.login()
     harness.ticket("one", status="blocked")

@@ -80,3 +80,58 @@ def test_the_keys_page_lists_every_shortcut(harness: Harness) -> None:
     for words in ("Next / previous card", "Create a ticket", "Move the focused card", "Command palette",
                   "Set the focused card's priority", "Assign the focused card", "Go to the board"):  # fmt: skip
         assert words in text, words
+
+
+def selected(html: str) -> list[str]:
+    """The options marked selected (highlighted), as their visible text."""
+    return [" ".join(o.get_text(" ").split()) for o in soup(html).select("#palette-list [aria-selected=true]")]
+
+
+def test_an_exact_page_name_comes_first_and_highlighted(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Activity feed is slow")
+    harness.ticket("Unrelated", description="the activity log again")
+    for query in ("activity", "ACTIVITY", "  Activity "):
+        for headers in (HTMX, {}, {**HTMX, "HX-Boosted": "true"}):
+            html = harness.client.get("/palette", params={"q": query}, headers=headers).text
+            found = options(html)
+            assert found[0] == "Go to Activity", (query, headers, found)
+            assert [f for f in found if f.startswith("MC-")], "the tickets that mention it come after"
+            assert selected(html) == ["Go to Activity"]
+            field = soup(html).select_one("#search-q")
+            first = soup(html).select_one("#palette-list [role=option]")
+            assert field["aria-activedescendant"] == first["id"]
+
+
+def test_a_page_name_beginning_with_the_words_comes_before_tickets(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Manage the backup keys")
+    found = options(harness.client.get("/palette", params={"q": "man"}, headers=HTMX).text)
+    assert found[0] == "Go to Life Manager", found  # "man" starts a word of its name
+    assert any(f.startswith("MC-") and "Manage the backup keys" in f for f in found[1:])
+
+
+def test_a_page_matched_inside_a_word_comes_after_tickets(harness: Harness) -> None:
+    harness.login()
+    harness.ticket("Tiv the reactive one", description="tiv")
+    found = options(harness.client.get("/palette", params={"q": "tiv"}, headers=HTMX).text)
+    ticket = next(i for i, f in enumerate(found) if f.startswith("MC-"))
+    assert found.index("Go to Activity") > ticket, found
+    assert found[-1].startswith("Search everything for “tiv”")
+
+
+def test_without_words_the_focused_cards_actions_come_first(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Act on me first", status="todo")
+    html = harness.client.get("/palette", params={"card": ident}, headers=HTMX).text
+    found = options(html)
+    assert found[0] == f"Move {ident} to Backlog", found
+    assert selected(html) == [found[0]]
+    assert found.index("Go to Overview") > found.index(f"Set {ident} priority to Urgent")
+
+
+def test_with_no_match_search_everything_is_highlighted(harness: Harness) -> None:
+    harness.login()
+    html = harness.client.get("/palette", params={"q": "zzzz"}, headers=HTMX).text
+    assert selected(html) == ["Search everything for “zzzz” comments and transcripts too"]
+    assert soup(html).select_one("#search-q")["aria-activedescendant"] == "opt-search"

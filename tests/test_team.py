@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from app.store import event_index
 from app.store.ops import Heartbeat, LastEvent
 from app.team import members, presence_of
 from tests.conftest import Harness, soup
@@ -47,12 +48,14 @@ def test_a_worker_that_only_posts_events_is_on_the_team(harness: Harness) -> Non
     worker = {"Authorization": f"Bearer {harness.token('worker', 'emit-worker')}"}
     event = {"type": "assistant", "message": {"content": [{"type": "text", "text": "on it"}]}}
     assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=event, headers=worker).status_code == 201
+    harness.call(event_index.catch_up, harness.db)  # what counts events per hour, in the background in a server
     page = soup(harness.client.get("/team").text)
     [row] = page.select("table.team-table tbody tr")
-    assert row.select_one("th").get_text() == "emit-worker"
+    assert row.select_one("th a").get_text() == "emit-worker"
     assert row.select_one(".badge").get_text() == "Working"
-    assert row.select_one("a")["href"] == f"/ticket/{ident}"
+    assert row.select_one(f"td a[href='/ticket/{ident}']") is not None
     assert "events only" in row.get_text()
+    assert "1 events in the last 24 hours" in row.select_one(".team-strip svg")["aria-label"], "counted by the indexer"
 
 
 def test_a_card_whose_run_is_going_on_shows_who_and_what_it_did_last(harness: Harness) -> None:
@@ -104,3 +107,44 @@ def test_what_a_worker_did_last_is_written_at_once_at_a_runs_edges_and_within_a_
     assert activity() == [("worker-3", 3, "assistant")], "written once the writer was idle"
     post({"type": "result", "subtype": "success"})
     assert activity() == [("worker-3", 4, "result")]  # the run ended: at once
+
+
+def test_a_run_that_went_quiet_marks_its_card_and_team_says_so(harness: Harness) -> None:
+    harness.login()
+    ident = harness.ticket("Left hanging")
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-7')}"}
+    events = {"events": [{"type": "system", "subtype": "init"}, {"type": "assistant", "message": {"content": []}}]}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=events, headers=worker).status_code == 201
+
+    async def quiet() -> None:
+        async with harness.db.write() as conn:
+            await conn.execute(
+                "UPDATE worker_activity SET last_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-20 minutes')"
+            )
+
+    harness.call(quiet)
+    harness.call(harness.client.app.state.mc.live.expire)
+    mark = soup(harness.client.get("/board").text).select_one(f"#card-{ident} .live-mark")
+    assert mark is not None and "stale-mark" in mark["class"]
+    assert mark.select_one(".live").get_text() == "stalled" and "went quiet" in mark.get_text()
+    row = soup(harness.client.get("/team").text).select_one("table.team-table tbody tr")
+    assert row.select_one(".badge").get_text() == "Stale" and "run went quiet" in row.get_text()
+    assert "No agent is working right now" in soup(harness.client.get("/").text).select_one("#running-now").get_text()
+
+
+def test_team_counts_sessions_today_and_tickets_done_this_week(harness: Harness) -> None:
+    harness.login()
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-8')}"}
+    ident = harness.ticket("Assigned", assigned_to="worker-8")
+    init = {"type": "system", "subtype": "init", "session_id": "sess-1"}
+    assert harness.client.post(f"/api/v1/tickets/{ident}/events", json=init, headers=worker).status_code == 201
+
+    async def close() -> None:
+        async with harness.db.write() as conn:
+            await conn.execute("UPDATE tickets SET status = 'done' WHERE identifier = ?", (ident,))
+            await conn.execute("UPDATE sessions SET agent = 'worker-8'")
+
+    harness.call(close)
+    row = soup(harness.client.get("/team").text).select_one("table.team-table tbody tr")
+    cells = [td.get_text(" ", strip=True) for td in row.select("td")]
+    assert "1 sessions today" in cells and "1 done this week" in cells

@@ -17,6 +17,8 @@ import msgspec
 
 from app.db import Database
 from app.demo.core import Row
+from app.demo.f1 import fill_f1
+from app.demo.life import fill_life
 from app.demo.ops import OpsRows
 from app.demo.tickets import TicketRows
 from app.demo.transcripts import TranscriptRows
@@ -45,6 +47,8 @@ class DemoSummary(msgspec.Struct, frozen=True):
     task_runs: int
     heartbeats: int
     vk_sync: int
+    life_items: int = 0  # through the Life Manager scans' store function
+    f1_entries: int = 0  # through the F1 Predictor's store functions
 
 
 # Table -> the executemany query that fills it, in foreign-key order.
@@ -85,7 +89,8 @@ class _Demo(TicketRows, TranscriptRows, OpsRows):
 
 
 async def fill_demo(db: Database, prefix: str, seed: int = 7, *, now: datetime | None = None) -> DemoSummary:
-    """Fill an empty database with demo data in one transaction; raise DemoError if it has tickets."""
+    """Fill an empty database with demo data: its tables in one transaction, then Life Manager and F1 as their
+    producers post; raise DemoError if it has tickets, scans or races."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     tables = _Demo(rng, now or datetime.now(UTC), prefix).build()
     async with db.write() as conn:
@@ -93,7 +98,13 @@ async def fill_demo(db: Database, prefix: str, seed: int = 7, *, now: datetime |
         if existing:
             has = f"{existing} ticket" if existing == 1 else f"{existing} tickets"
             raise DemoError(f"the database already has {has}; mc demo fills only an empty database")
+        if int(await queries.life_manager_count(conn)) or int(await queries.f1_count_races(conn)):
+            raise DemoError("the database already has Life Manager or F1 data; mc demo fills only an empty database")
         for table, query in INSERTS.items():
             await getattr(queries, query)(conn, tables[table])
         await queries.demo_index_sessions(conn)
-    return DemoSummary(**{table: len(tables[table]) for table in INSERTS})
+    # Life Manager and F1 go in as their producers' posts would, through the store functions the APIs use.
+    moment = now or datetime.now(UTC)
+    life = await fill_life(db, prefix, moment)
+    f1 = await fill_f1(db, random.Random(seed), moment)  # noqa: S311 - demo data, not secrets
+    return DemoSummary(**{table: len(tables[table]) for table in INSERTS}, life_items=life, f1_entries=f1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, get
@@ -35,15 +36,24 @@ class Action(msgspec.Struct, frozen=True):
     key: str = ""
 
 
+class Option(msgspec.Struct, frozen=True):
+    """One palette option, in the order shown: a link (a page, a ticket, the search) or an action's button."""
+
+    id: str  # the element's id, which the input's aria-activedescendant names
+    label: str
+    href: str = ""
+    ident: str = ""  # a ticket's identifier, shown before its title
+    hint: str = ""  # a ticket's column; what the search covers
+    action: Action | None = None
+
+
 class PalettePage(msgspec.Struct, frozen=True):
     """Context of the palette results (and of the search page)."""
 
     title: str
     q: str
     card: tickets.Ticket | None
-    tickets: list[board.Found]
-    pages: list[PageHit]
-    actions: list[Action]
+    options: list[Option]  # best first: the first is highlighted, and Enter in the input opens it
 
 
 def card_actions(card: tickets.Ticket) -> list[Action]:
@@ -68,6 +78,46 @@ def matches(words: str, text: str) -> bool:
     return all(w in text.lower() for w in words.lower().split())
 
 
+def starts(needle: str, label: str) -> bool:
+    """`label`, or one of its words, starts with `needle` (both in lower case)."""
+    return any(word.startswith(needle) for word in (label, *label.split()))
+
+
+def rank_pages(q: str) -> tuple[list[PageHit], list[PageHit]]:
+    """The pages to put above every ticket (named `q` exactly, then starting with it), and the other matches.
+
+    "activity" means the Activity page, not a ticket that mentions activity.
+    """
+    needle = " ".join(q.lower().split())
+    pages = [PageHit(href, label) for href, label in NAV if matches(q, label)]
+    if not needle:
+        return [], pages
+    top = sorted((p for p in pages if starts(needle, p.label.lower())), key=lambda p: p.label.lower() != needle)
+    return top, [p for p in pages if p not in top]
+
+
+def ticket_option(found: board.Found) -> Option:
+    """A ticket the search found, as an option."""
+    hint = rules.STATUS_LABELS.get(found.status, found.status)
+    return Option(f"opt-t-{found.identifier}", found.title, f"/ticket/{found.identifier}", found.identifier, hint)
+
+
+def rank_options(q: str, found: list[board.Found], actions: list[Action]) -> list[Option]:
+    """Everything the palette offers for `q`, best first: named pages, actions on the card, tickets, the rest."""
+    top, rest = rank_pages(q)
+    pages = [Option(f"opt-p-{i}", f"Go to {p.label}", p.href) for i, p in enumerate(top + rest, 1)]
+    options = pages[: len(top)]
+    options += [Option(f"opt-a-{i}", a.label, action=a) for i, a in enumerate(actions, 1)]
+    options += [ticket_option(f) for f in found]
+    options += pages[len(top) :]
+    if q:
+        everywhere = "/search?" + urlencode({"q": q})
+        options.append(
+            Option("opt-search", f"Search everything for “{q}”", everywhere, hint="comments and transcripts too")
+        )
+    return options
+
+
 @get("/palette", cache=False)
 async def palette(request: Request[Any, Any, Any], q: FromQuery[str] = "", card: FromQuery[str] = "") -> Response[str]:
     """Results for the palette's input; the whole search page for a plain request."""
@@ -83,8 +133,7 @@ async def palette(request: Request[Any, Any, Any], q: FromQuery[str] = "", card:
     found += [f for f in await board.search_tickets(mc.db, q) if f.identifier not in {h.identifier for h in found}]
     focused = await tickets.get_ticket(mc.db, card.upper()) if card else None
     actions = [a for a in card_actions(focused) if matches(q, a.label)] if focused else []
-    pages = [PageHit(href, label) for href, label in NAV if matches(q, label)]
-    ctx = PalettePage("Search", q, focused, found[:8], pages, actions)
+    ctx = PalettePage("Search", q, focused, rank_options(q, found[:8], actions))
     return render(request, "templates/page.html", "fragments/palette/results.html", ctx)
 
 

@@ -4,6 +4,7 @@ the runs, paged by keyset), POST /tasks/<name>/run, and POST /api/v1/task-runs f
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -15,17 +16,20 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.auth import WORKER
+from app.charts import sparkline
 from app.clock import stamp, utcnow
-from app.htmx import render
+from app.htmx import render_text
+from app.kept_pages import keep, view_key
 from app.openapi import refusals
 from app.params import MOMENT, parse_moment
 from app.reaper import ProcessLock
-from app.sparkline import sparkline
-from app.state import app_state
+from app.state import AppState, app_state
 from app.store import tasks as store
-from app.tasks import NAME, Task, current_tasks
+from app.streams import NO_COMPRESSION
+from app.tasks import NAME, Task, TaskFile, current_tasks, tasks_version
 
 RUNS_SHOWN = 30
+KEPT_S = 5.0
 HISTORY = 20  # runs per task in its line and sparkline
 Moment = Annotated[
     str, msgspec.Meta(pattern=MOMENT, extra_json_schema={"format": "date-time"}, description="2026-12-01T03:15:00Z")
@@ -103,15 +107,25 @@ def rows_of(tasks: list[Task], history: dict[str, list[store.Point]], waiting: d
     return found
 
 
-@get("/tasks", cache=False)
+@get("/tasks", cache=False, opt={NO_COMPRESSION: True})  # kept gzipped: app/kept_pages.py
 async def tasks_page(
     request: Request[Any, Any, Any],
     task: Annotated[str | None, Parameter(max_length=100)] = None,
     before: Annotated[str | None, Parameter(pattern=RUN_CURSOR)] = None,
-) -> Response[str]:
-    """Scheduled tasks: what runs when, how it went, and Run now; the runs newest first."""
+) -> Response[bytes]:
+    """Scheduled tasks: what runs when, how it went, and Run now; the runs newest first. Kept, rendered, while
+    nothing is written and the tasks file is unchanged, for at most KEPT_S seconds (next runs, the scheduler)."""
     mc = app_state(request)
     tasks = current_tasks(mc.settings.tasks_file)
+    version = tasks_version(mc.settings.tasks_file)
+    key = view_key(request, mc.db.generation, int(time.monotonic() // KEPT_S), version)
+    return await keep(mc.ops_pages, request, key, lambda: build_tasks_page(request, mc, tasks, task, before))
+
+
+async def build_tasks_page(
+    request: Request[Any, Any, Any], mc: AppState, tasks: TaskFile, task: str | None, before: str | None
+) -> str:
+    """The page (or its fragment) as the database and the tasks file have it now."""
     cursor = None
     if before:
         started, _, run_id = before.rpartition(".")
@@ -134,7 +148,7 @@ async def tasks_page(
         older_url=older,
         scheduling=ProcessLock(mc.db.path, "scheduler").taken_elsewhere(),
     )
-    return render(request, "templates/page.html", "fragments/ops/tasks.html", ctx)
+    return render_text(request, "templates/page.html", "fragments/ops/tasks.html", ctx)
 
 
 @post("/tasks/{name:str}/run")

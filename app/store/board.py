@@ -153,6 +153,22 @@ async def runs_going_on(db: Database, stall_s: float) -> list[RunGoingOn]:
         return await to_structs(RunGoingOn, queries.board_live_runs(conn, since=since))
 
 
+class RunStalled(msgspec.Struct, frozen=True):
+    """A ticket whose run went quiet without ending: who, and when it was last heard of."""
+
+    ticket_id: int
+    worker: str
+    at: str
+
+
+async def runs_stalled(db: Database, stall_s: float) -> list[RunStalled]:
+    """Tickets whose worker's last event, between a day and `stall_s` seconds ago, was not a run's end."""
+    quiet_since, seen_since = stamp_ago(timedelta(seconds=stall_s)), stamp_ago(timedelta(days=1))
+    async with db.read() as conn:
+        rows = queries.board_stalled_runs(conn, quiet_since=quiet_since, seen_since=seen_since)
+        return await to_structs(RunStalled, rows)
+
+
 async def known_assignees(db: Database) -> list[str]:
     """Names tickets are assigned to."""
     async with db.read() as conn:

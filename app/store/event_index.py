@@ -23,6 +23,7 @@ async def index_batch(db: Database, batch: int = BATCH) -> int:
         after, upto = rows[0]["after"], rows[0]["upto"]
         await run_once(conn, queries.event_index_add, after=after, upto=upto)
         await run_once(conn, queries.event_index_fts, after=after, upto=upto)
+        await run_once(conn, queries.event_index_hours, after=after, upto=upto)
         await run_once(conn, queries.event_index_done, upto=upto)
     return int(upto - after)
 

@@ -27,18 +27,6 @@ class LastEvent(msgspec.Struct, frozen=True):
     ticket: str | None
 
 
-class TaskRun(msgspec.Struct, frozen=True):
-    """One execution of a scheduled task."""
-
-    id: int
-    task_name: str
-    status: str
-    started_at: str
-    finished_at: str | None
-    duration_ms: int | None
-    output: str
-
-
 class TaskSummary(msgspec.Struct, frozen=True):
     """A scheduled task across its runs."""
 
@@ -81,18 +69,6 @@ async def last_events(db: Database) -> list[LastEvent]:
     """Each worker's newest event, with the ticket it was on."""
     async with db.read() as conn:
         return await to_structs(LastEvent, queries.ops_last_events(conn))
-
-
-async def recent_heartbeats(db: Database, limit: int = 100) -> list[Heartbeat]:
-    """The newest heartbeats of every worker."""
-    async with db.read() as conn:
-        return await to_structs(Heartbeat, queries.ops_recent_heartbeats(conn, limit=limit))
-
-
-async def recent_task_runs(db: Database, limit: int = 50) -> list[TaskRun]:
-    """The newest scheduled-task runs."""
-    async with db.read() as conn:
-        return await to_structs(TaskRun, queries.ops_recent_task_runs(conn, limit=limit))
 
 
 async def task_summaries(db: Database) -> list[TaskSummary]:
@@ -144,3 +120,34 @@ async def record_heartbeat(db: Database, worker: str, status: str, detail: str, 
                 conn, worker=worker, ticket_identifier=ticket, status=status, detail=detail
             )
         )
+
+
+class WorkerCount(msgspec.Struct, frozen=True):
+    worker: str
+    n: int
+
+
+class WorkerHour(msgspec.Struct, frozen=True):
+    worker: str
+    hour: str  # '2026-12-02T09' (UTC)
+    n: int
+
+
+class TeamNumbers(msgspec.Struct, frozen=True):
+    """What Team counts per worker: sessions started today, tickets closed this week, events per hour."""
+
+    sessions: dict[str, int]
+    done: dict[str, int]
+    hours: dict[str, dict[str, int]]  # worker -> hour -> events
+
+
+async def team_numbers(db: Database, today: str, week: str, since_hour: str) -> TeamNumbers:
+    """Sessions since `today`, tickets done since `week`, events per hour since `since_hour` (one read)."""
+    async with db.read() as conn:
+        sessions = await to_structs(WorkerCount, queries.ops_sessions_since(conn, since=today))
+        done = await to_structs(WorkerCount, queries.ops_done_since(conn, since=week))
+        hours = await to_structs(WorkerHour, queries.ops_worker_hours(conn, since=since_hour))
+    by_worker: dict[str, dict[str, int]] = {}
+    for row in hours:
+        by_worker.setdefault(row.worker, {})[row.hour] = row.n
+    return TeamNumbers({c.worker: c.n for c in sessions}, {c.worker: c.n for c in done}, by_worker)

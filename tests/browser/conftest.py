@@ -272,6 +272,22 @@ def page(new_context: ContextFactory, console_errors: list[str]) -> Page:
     return page
 
 
+# Inside the window, and the point at its centre shows the element itself: not a sticky header or the top bar.
+SHOWN_WHOLE = """selector => {
+    const el = document.querySelector(selector);
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    if (!r.width || r.left < 0 || r.top < 0 || r.right > innerWidth || r.bottom > innerHeight) return false;
+    const seen = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return Boolean(seen && (seen === el || el.contains(seen)));
+}"""
+
+
+def shown_whole(page: Page, selector: str) -> bool:
+    """A person sees the whole element `selector` in the window, nothing covering its centre."""
+    return bool(page.evaluate(SHOWN_WHOLE, selector))
+
+
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ContextFactory, Server, real_errors, serious_violations, serve_demo, watch_console
+from .conftest import (
+    ContextFactory,
+    Server,
+    real_errors,
+    serious_violations,
+    serve_demo,
+    shown_whole,
+    watch_console,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -207,6 +215,62 @@ def test_move_a_card_with_the_keyboard(page: Page, api_token: str, console_error
     assert real_errors(console_errors) == []
 
 
+def scroll_board_to_the_end(page: Page) -> None:
+    """Scroll the board down and right as far as it goes (a person reading the bottom of the last columns)."""
+    page.locator("#board-columns").evaluate("b => b.scrollTo(b.scrollWidth, b.scrollHeight)")
+
+
+def test_a_moved_card_is_scrolled_into_view(page: Page, api_token: str, console_errors: list[str]) -> None:
+    """After m+digit or ], the card is shown whole in its new column, focused, however the board was scrolled."""
+    identifier = make_ticket(page, api_token, unique("Scrolled mover"))
+    card = f"card-{identifier}"
+    open_board(page)
+    page.locator(f"#{card} > a").focus()
+    scroll_board_to_the_end(page)
+    assert not shown_whole(page, f"#{card}")
+
+    page.keyboard.press("m")
+    page.keyboard.press("5")
+    expect(page.locator(f"#cards-blocked > #{card}")).to_be_visible()
+    expect_focus_on(page, card)
+    page.wait_for_function("id => document.getElementById(id)?.getBoundingClientRect().top >= 0", arg=card)
+    assert shown_whole(page, f"#{card}"), page.locator(f"#{card}").bounding_box()
+
+    page.locator("#board-columns").evaluate("b => b.scrollTo(0, b.scrollHeight)")
+    assert not shown_whole(page, f"#{card}")
+    page.keyboard.press("]")
+    expect(page.locator(f"#cards-done > #{card}")).to_be_visible()
+    expect_focus_on(page, card)
+    page.wait_for_function("id => document.getElementById(id)?.getBoundingClientRect().top >= 0", arg=card)
+    assert shown_whole(page, f"#{card}"), page.locator(f"#{card}").bounding_box()
+    assert real_errors(console_errors) == []
+
+
+def test_six_columns_fit_and_their_headers_stay_in_view(page: Page, console_errors: list[str]) -> None:
+    """At 1280 px every column shows, Done's header whole; scrolled down a long board, the headers stay on top;
+    card titles read at 14-15 px, not bold."""
+    open_board(page)
+    headers = page.locator(".column h2")
+    expect(headers).to_have_count(6)
+    for status in ("backlog", "todo", "in_progress", "review", "blocked", "done"):
+        assert shown_whole(page, f"#col-{status}-title"), status
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+
+    for key in ["j"] * 25:  # down the Backlog by keyboard, far past the first screen
+        page.keyboard.press(key)
+    assert page.locator("#board-columns").evaluate("b => b.scrollTop") > 500
+    for status in ("backlog", "done"):
+        assert shown_whole(page, f"#col-{status}-title"), f"{status} header after scrolling"
+    focused = focused_card(page)
+    assert focused and shown_whole(page, f"#{focused}"), "the focused card is not under the sticky header"
+
+    size, weight = page.locator("li.card > a").first.evaluate(
+        "a => [parseFloat(getComputedStyle(a).fontSize), Number(getComputedStyle(a).fontWeight)]"
+    )
+    assert 14 <= size <= 15 and 500 <= weight <= 600, (size, weight)
+    assert real_errors(console_errors) == []
+
+
 def test_move_a_card_by_dragging(page: Page, api_token: str, console_errors: list[str]) -> None:
     """Dragging a card with the mouse into another column moves it there, and it stays there after a reload."""
     identifier = make_ticket(page, api_token, unique("Dragged card"))
@@ -292,6 +356,64 @@ def test_create_a_ticket_with_c(page: Page, console_errors: list[str]) -> None:
     assert unexpected(console_errors) == []
 
 
+def test_ctrl_enter_creates_from_the_description(page: Page, console_errors: list[str]) -> None:
+    """In the create dialog, Ctrl+Enter in the description creates the ticket (Enter there is a new line)."""
+    title = unique("Made with Ctrl Enter")
+    open_board(page)
+    page.keyboard.press("c")
+    dialog = page.locator("#mc-dialog")
+    expect(page.locator("#new-title")).to_be_focused()
+    page.keyboard.type(title)
+    page.locator("#new-description").focus()
+    page.keyboard.type("First line")
+    page.keyboard.press("Enter")
+    page.keyboard.type("second line")
+    expect(dialog).to_be_visible()  # a plain Enter in the description only began a new line
+    page.keyboard.press("Control+Enter")
+    expect(dialog).to_be_hidden()
+    card = page.locator("#cards-backlog > li.card", has_text=title)
+    expect(card).to_have_count(1)
+    card_id = card.get_attribute("id")
+    assert card_id
+    expect_focus_on(page, card_id)
+    page.locator(f"#{card_id} > a").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.locator(".description")).to_contain_text("second line")
+    assert unexpected(console_errors) == []
+
+
+def settled(page: Page) -> None:
+    """Wait until no htmx request, swap or settle is under way (the filtered board is in)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+def test_escape_in_the_filter_shows_the_whole_board_at_a_clean_url(
+    page: Page, server: Server, console_errors: list[str]
+) -> None:
+    """Words typed in the filter go into the URL; Esc empties the field, shows every card and leaves /board."""
+    open_board(page)
+    before = card_ids(page, "backlog")
+    page.keyboard.press("/")
+    with page.expect_response(lambda r: "/board?" in r.url and "q=widget" in r.url):
+        page.keyboard.type("widget")
+    expect(page).to_have_url(f"{server.base_url}/board?q=widget")  # only what was typed: no empty filters
+    settled(page)
+    assert card_ids(page, "backlog") != before
+
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/board") and r.ok):
+        page.keyboard.press("Escape")
+    expect(page.locator("#board-q")).to_have_value("")
+    expect(page).to_have_url(f"{server.base_url}/board")
+    page.wait_for_function("n => document.querySelectorAll('#cards-backlog > li.card').length === n", arg=len(before))
+    assert card_ids(page, "backlog") == before
+    assert page.evaluate("() => document.activeElement.id") != "board-q"  # Esc also leaves the field
+
+    # A filter chosen from a list keeps only itself in the URL.
+    page.locator("#board-assignee").select_option("alex")
+    expect(page).to_have_url(f"{server.base_url}/board?assignee=alex")
+    assert real_errors(console_errors) == []
+
+
 def column_count(page: Page, status: str) -> int:
     """The number of tickets a column's heading says it holds."""
     text = page.locator(f"#col-{status} h2 .count").inner_text()
@@ -321,7 +443,12 @@ def test_command_palette(page: Page, server: Server, api_token: str, console_err
         page.keyboard.type(identifier)
     expect(page.locator("#palette-list [role=option]").first).to_contain_text(f"{identifier} {title}")
     expect(page.locator("#search-q")).to_be_focused()
+    # The first option is highlighted as it comes; the arrows move the highlight and wrap around.
+    expect(page.locator("#palette-list [role=option]").first).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#search-q")).to_have_attribute("aria-activedescendant", f"opt-t-{identifier}")
     page.keyboard.press("ArrowDown")
+    expect(page.locator("#palette-list [role=option]").first).to_have_attribute("aria-selected", "false")
+    page.keyboard.press("ArrowUp")
     expect(page.locator("#palette-list [role=option]").first).to_have_attribute("aria-selected", "true")
     expect(page.locator("#search-q")).to_have_attribute("aria-activedescendant", f"opt-t-{identifier}")
     page.keyboard.press("Enter")
@@ -473,6 +600,59 @@ def test_phone_board_with_touch(
     page.wait_for_url(re.compile(r"/ticket/MC-\d+$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 376
+    assert real_errors(console_errors) == []
+
+
+def test_a_named_page_comes_first_in_the_palette(page: Page, server: Server, console_errors: list[str]) -> None:
+    """Typing a page's name puts that page first and highlighted, above tickets that mention it; Enter goes there."""
+    open_board(page)
+    page.keyboard.press("Control+k")
+    expect(page.locator("#search-q")).to_be_focused()
+    with page.expect_response(lambda r: "/palette?" in r.url and "q=activity" in r.url):
+        page.keyboard.type("activity")
+    options = page.locator("#palette-list [role=option]")
+    expect(options.first).to_have_text("Go to Activity")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#search-q")).to_have_attribute("aria-activedescendant", "opt-p-1")
+    assert any(text.startswith("MC-") for text in palette_options(page)[1:]), "tickets mentioning it come after"
+    assert page.locator("#palette-list [aria-selected=true]").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.base_url}/activity")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
+    assert real_errors(console_errors) == []
+
+
+def test_phone_column_tabs_keep_their_place(
+    new_context: ContextFactory, server: Server, console_errors: list[str]
+) -> None:
+    """On a phone, tapping a column tab shows that column from its top, without moving the page: the tabs stay."""
+    page = new_context(**PHONE).new_page()
+    watch_console(page, console_errors)
+    open_board(page)
+    tabs = page.locator("nav.column-tabs")
+    assert shown_whole(page, "nav.column-tabs")
+    page_y = page.evaluate("() => scrollY")
+    page.locator("#board-columns").evaluate("b => b.scrollTo(0, 2000)")  # reading far down the Backlog
+
+    for label, status in (("Review", "review"), ("Done", "done"), ("Backlog", "backlog")):
+        tab = tabs.get_by_role("link", name=re.compile(rf"^{label}\b"))
+        tab.tap()
+        expect(tab).to_have_attribute("aria-current", "true")
+        page.wait_for_function(
+            "s => { const r = document.getElementById('col-' + s).getBoundingClientRect(); "
+            "const b = document.getElementById('board-columns').getBoundingClientRect(); "
+            "return Math.abs(r.left - b.left) < 2 && Math.abs(r.top - b.top) < 2; }",
+            arg=status,
+        )
+        assert page.evaluate("() => scrollY") == page_y, f"the page moved after tapping {label}"
+        assert shown_whole(page, "nav.column-tabs"), f"the tabs went out of sight after tapping {label}"
+        assert shown_whole(page, f"#col-{status}-title")
+        assert page.url == f"{server.base_url}/board"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+
+    # Swiping the board sideways marks the tab of the column that comes into view.
+    page.locator("#board-columns").evaluate("b => b.scrollTo({left: document.getElementById('slot-todo').offsetLeft})")
+    expect(tabs.get_by_role("link", name=re.compile(r"^To do\b"))).to_have_attribute("aria-current", "true")
     assert real_errors(console_errors) == []
 
 

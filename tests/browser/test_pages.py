@@ -129,12 +129,12 @@ def test_phone_viewport_shows_the_board_and_nav(new_context: ContextFactory, ser
     page.goto("/board")
     expect(page.get_by_role("heading", level=1)).to_have_text("Board")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375 + 1
-    # The columns scroll sideways inside the board, the nav strip inside itself.
+    # The columns scroll sideways inside the board; the nav is a menu (tests/browser/test_nav.py).
     assert page.evaluate("() => document.querySelector('.board').scrollWidth") > 375
-    nav = page.locator(".mainnav")
-    expect(nav).to_be_visible()
-    nav_box = nav.bounding_box()
-    assert nav_box is not None and nav_box["x"] >= 0 and nav_box["x"] + nav_box["width"] <= 375 + 1
+    menu = page.locator("#navmenu > summary")
+    expect(menu).to_be_visible()
+    menu_box = menu.bounding_box()
+    assert menu_box is not None and menu_box["x"] >= 0 and menu_box["x"] + menu_box["width"] <= 375 + 1
 
     card = page.locator("li.card > a").first
     box = card.bounding_box()
