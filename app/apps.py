@@ -20,11 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import time
-import tomllib
-from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -34,6 +31,7 @@ import msgspec
 from app.background import stop_task
 from app.clock import stamp
 from app.settings import Settings
+from app.toml_file import Watched, read_entries
 
 log = logging.getLogger("mc.apps")
 # The first round waits this long after start: the server's own address, often in the file, listens only once the
@@ -83,55 +81,30 @@ def web_address_problem(value: str, shown: bool = False) -> str | None:
 
 def load_apps(path: str) -> AppsFile:
     """The apps in `path` (a missing file: none, and no problem: the page says how to write one)."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return AppsFile(path, False, [], [])
-    except (OSError, UnicodeDecodeError) as exc:
-        return AppsFile(path, True, [], [f"{path} cannot be read: {exc}."])
-    except tomllib.TOMLDecodeError as exc:
-        return AppsFile(path, True, [], [f"{path} is not valid TOML: {exc}."])
-    entries = data.get("apps", [])
-    if not isinstance(entries, list):
-        return AppsFile(path, True, [], [f"{path}: `apps` must be an array of tables ([[apps]])."])
-    apps: list[App] = []
-    problems: list[str] = []
-    for n, entry in enumerate(entries, 1):
-        try:
-            app = msgspec.convert(entry, App)
-        except msgspec.ValidationError as exc:
-            problems.append(f"App {n}: {exc}.")
-            continue
-        wrong = web_address_problem(app.url, shown=True) or (app.health_url and web_address_problem(app.health_url))
-        if wrong:
-            problems.append(f"App {app.name!r}: {wrong}.")
-        elif any(a.name == app.name for a in apps):
-            problems.append(f"App {app.name!r} is named twice: only the first is shown.")
-        elif len(apps) == MAX_APPS:
-            problems.append(f"Only the first {MAX_APPS} apps are shown; {app.name!r} and those after it are not.")
-            break
-        else:
-            apps.append(app)
-    return AppsFile(path, True, apps, problems)
+    too_many = (
+        MAX_APPS,
+        lambda app: f"Only the first {MAX_APPS} apps are shown; {app.name!r} and those after it are not.",
+    )
+    read = read_entries(path, "apps", App, "App", _app_problem, too_many)
+    return AppsFile(path, read.exists, read.entries, read.problems)
 
 
-_read: dict[str, tuple[tuple[int, int] | None, AppsFile]] = {}
+def _past_the_limit(app: App) -> str:
+    return f"Only the first {MAX_APPS} apps are shown; {app.name!r} and those after it are not."
 
 
-def current_apps(path: str) -> AppsFile:
-    """The apps in `path` as the file is now: read again only when it changed (by modification time and size),
-    so every page view and every round of checks may ask (the pattern of app/tasks.py's current_tasks)."""
-    try:
-        info = os.stat(path)
-        version: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
-    except OSError:
-        version = None
-    known = _read.get(path)
-    if known is not None and known[0] == version:
-        return known[1]
-    found = load_apps(path)
-    _read[path] = (version, found)
-    return found
+def _app_problem(app: App, before: list[App]) -> str | None:
+    wrong = web_address_problem(app.url, shown=True) or (app.health_url and web_address_problem(app.health_url))
+    if wrong:
+        return f"App {app.name!r}: {wrong}."
+    if any(a.name == app.name for a in before):
+        return f"App {app.name!r} is named twice: only the first is shown."
+    return None
+
+
+# The apps in a file as it is now: read again only when it changed, so every page view and every round of checks
+# may ask.
+current_apps = Watched(load_apps).current
 
 
 State = Literal["up", "slow", "down", "timeout"]

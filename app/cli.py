@@ -120,8 +120,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     for line in fill_demo_folders(settings):
         print(line)
     from app.demo.apps import write_sample_apps  # only when there is no apps file
+    from app.demo.team import write_sample_team  # only when there is no team file
 
     print(write_sample_apps(settings))
+    print(write_sample_team(settings))
     return 0
 
 

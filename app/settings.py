@@ -137,6 +137,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     telegram_bot_token: str = ""
     # The chat that receives alerts; empty means alerts go to the log.
     telegram_chat_id: str = ""
+    # Team (/team): names, roles and commands of the agents, a TOML file of [[agents]] (name, role, command); empty:
+    # team.toml beside the database. Optional: workers are known by their heartbeats and events without it.
+    team_file: str = ""
     # Apps (/apps): the external dashboards, a TOML file of [[apps]] (name, url, description, icon, health_url);
     # empty: apps.toml beside the database (<data_dir>/apps.toml by default), so `mc demo --db X` and the server
     # it serves agree on one file.
@@ -163,6 +166,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     vk_sync_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 60
     # How long one request to Vibe Kanban may take before it is tried again (three tries, pauses doubling).
     vk_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10
+
+    @property
+    def team_path(self) -> Path:
+        """The Team file: MC_TEAM_FILE, or team.toml in the database's folder."""
+        return Path(self.team_file) if self.team_file else self.db_path.parent / "team.toml"
 
     @property
     def apps_path(self) -> Path:

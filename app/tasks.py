@@ -13,13 +13,12 @@ a reason for the server not to start: the tasks that are right still run."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tomllib
-from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from croniter import croniter
+
+from app.toml_file import Watched, read_entries
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$"
 
@@ -55,58 +54,24 @@ class TaskFile(msgspec.Struct, frozen=True):
         return next((t for t in self.tasks if t.name == name), None)
 
 
-_read: dict[str, tuple[tuple[int, int] | None, TaskFile]] = {}
-
-
-def current_tasks(path: str) -> TaskFile:
-    """The tasks in `path` as the file is now: read again only when it changed (by modification time and size),
-    so the pages and the scheduler's every tick ask for it freely; the same TaskFile while it has not."""
-    try:
-        info = os.stat(path) if path else None
-        stamp = (info.st_mtime_ns, info.st_size) if info else None
-    except OSError:
-        stamp = None
-    known = _read.get(path)
-    if known is not None and known[0] == stamp:  # (a missing file stays missing until it appears)
-        return known[1]
-    found = load_tasks(path)
-    _read[path] = (stamp, found)
-    return found
-
-
-def tasks_version(path: str) -> tuple[int, int] | None:
-    """What current_tasks last found of the file (modification time and size): a kept page's key holds it."""
-    known = _read.get(path)
-    return known[0] if known else None
-
-
 def load_tasks(path: str) -> TaskFile:
     """The tasks in `path` ("" or a missing file: none, and for a missing file a problem saying so)."""
     if not path:
         return TaskFile("", [], [])
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    read = read_entries(path, "tasks", Task, "Task", _task_problem)
+    if not read.exists:
         return TaskFile(path, [], [f"{path} does not exist."])
-    except (OSError, UnicodeDecodeError) as exc:
-        return TaskFile(path, [], [f"{path} cannot be read: {exc}."])
-    except tomllib.TOMLDecodeError as exc:
-        return TaskFile(path, [], [f"{path} is not valid TOML: {exc}."])
-    entries = data.get("tasks", [])
-    if not isinstance(entries, list):
-        return TaskFile(path, [], [f"{path}: `tasks` must be an array of tables ([[tasks]])."])
-    tasks: list[Task] = []
-    problems: list[str] = []
-    for n, entry in enumerate(entries, 1):
-        try:
-            task = msgspec.convert(entry, Task)
-        except msgspec.ValidationError as exc:
-            problems.append(f"Task {n}: {exc}.")
-            continue
-        if not croniter.is_valid(task.cron) or len(task.cron.split()) != 5:
-            problems.append(f"Task {task.name!r}: {task.cron!r} is not a cron schedule of five fields.")
-        elif any(t.name == task.name for t in tasks):
-            problems.append(f"Task {task.name!r} is named twice: only the first is used.")
-        else:
-            tasks.append(task)
-    return TaskFile(path, tasks, problems)
+    return TaskFile(path, read.entries, read.problems)
+
+
+def _task_problem(task: Task, before: list[Task]) -> str | None:
+    if not croniter.is_valid(task.cron) or len(task.cron.split()) != 5:
+        return f"Task {task.name!r}: {task.cron!r} is not a cron schedule of five fields."
+    if any(t.name == task.name for t in before):
+        return f"Task {task.name!r} is named twice: only the first is used."
+    return None
+
+
+_watched = Watched(load_tasks)
+current_tasks = _watched.current  # the tasks in a file as it is now: read again only when it changed
+tasks_version = _watched.version  # what current_tasks last found of the file: a kept page's key holds it

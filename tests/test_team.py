@@ -4,10 +4,13 @@ offline by how long ago it was last heard of."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from app.demo.team import write_sample_team
+from app.settings import Settings, load_settings
 from app.store import event_index
 from app.store.ops import Heartbeat, LastEvent
-from app.team import members, presence_of
+from app.team import load_team, members, presence_of
 from tests.conftest import Harness, soup
 
 NOW = "2026-12-02T12:00:00.000Z"
@@ -148,3 +151,38 @@ def test_team_counts_sessions_today_and_tickets_done_this_week(harness: Harness)
     row = soup(harness.client.get("/team").text).select_one("table.team-table tbody tr")
     cells = [td.get_text(" ", strip=True) for td in row.select("td")]
     assert "1 sessions today" in cells and "1 done this week" in cells
+
+
+def test_the_team_file_names_roles_and_commands_and_says_what_is_wrong(harness: Harness, settings: Settings) -> None:
+    harness.login()
+    settings.team_path.write_text(
+        '[[agents]]\nname = "worker-1"\nrole = "Coding agent"\ncommand = "claude -p --output-format stream-json"\n\n'
+        '[[agents]]\nname = "lucienne"\nrole = "Personal assistant"\n\n'
+        '[[agents]]\nname = "worker-1"\n\n'
+        '[[agents]]\nrole = "nameless"\n'
+    )
+    worker = {"Authorization": f"Bearer {harness.token('worker', 'worker-1')}"}
+    assert harness.client.post("/api/v1/heartbeats", json={"worker": "worker-1", "status": "ok"},
+                               headers=worker).status_code == 201  # fmt: skip
+    page = soup(harness.client.get("/team").text)
+    rows = {tr.select_one("th a").get_text(): tr for tr in page.select("table.team-table tbody tr")}
+    assert set(rows) == {"worker-1", "lucienne"}
+    assert rows["worker-1"].select_one(".team-role").get_text() == "Coding agent"
+    assert "stream-json" in rows["worker-1"].select_one(".team-command").get_text()
+    assert rows["lucienne"].select_one(".badge").get_text() == "Offline", "named, never heard of"
+    assert "never heard of" in rows["lucienne"].get_text()
+    problems = page.select_one("#team-problems-title").find_parent("section").get_text(" ")
+    assert "'worker-1' is named twice" in problems and "Agent 4:" in problems
+    assert "lucienne" not in soup(harness.client.get("/").text).select_one("#needs-you").get_text(), (
+        "an agent never heard of is not out of touch"
+    )
+
+
+def test_the_demo_writes_a_sample_team_file_only_when_there_is_none(tmp_path: Path) -> None:
+    settings = load_settings({}, db=str(tmp_path / "mc.db"))
+    assert write_sample_team(settings).startswith(f"Wrote a sample team file to {tmp_path / 'team.toml'}")
+    sample = load_team(str(tmp_path / "team.toml"))
+    assert not sample.problems and {"lucienne", "worker-1", "scheduler"} <= {a.name for a in sample.agents}
+    (tmp_path / "team.toml").write_text("# mine\n")
+    assert write_sample_team(settings).startswith("Left ")
+    assert (tmp_path / "team.toml").read_text() == "# mine\n"

@@ -4,6 +4,8 @@ port the settings name; the two seed dashboards read "down" until something answ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.settings import Settings
 
 SAMPLE = """\
@@ -32,13 +34,20 @@ icon = "🏷️"
 """
 
 
-def write_sample_apps(settings: Settings) -> str:
-    """Write the sample apps file unless a file is there; the line that says what was done."""
-    path = settings.apps_path
+def write_once(path: Path, text: str) -> bool:
+    """Write `text` to a new file at `path`; False (and nothing written) when a file is there."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as handle:  # "x": never over a file, even one made meanwhile
-            handle.write(SAMPLE.format(base=settings.base_url))
+            handle.write(text)
     except FileExistsError:
+        return False
+    return True
+
+
+def write_sample_apps(settings: Settings) -> str:
+    """Write the sample apps file unless a file is there; the line that says what was done."""
+    path = settings.apps_path
+    if not write_once(path, SAMPLE.format(base=settings.base_url)):
         return f"Left {path} alone: an apps file is already there."
     return f"Wrote a sample apps file to {path} (Apps); Radio stays unconfigured: Spotify cannot be faked honestly."

@@ -20,7 +20,7 @@ from app.kept_pages import keep, view_key
 from app.state import AppState, app_state
 from app.store import ops
 from app.streams import NO_COMPRESSION
-from app.team import Member, team_now
+from app.team import Member, current_team, team_now, team_version
 from app.templates import duration
 
 PAGE = "templates/page.html"
@@ -46,13 +46,17 @@ class TeamPage(msgspec.Struct, frozen=True):
     rows: list[TeamRow]
     stale_after: str  # "5 min": the thresholds, in words
     offline_after: str
+    team_file: str  # where names, roles and commands come from
+    problems: list[str]  # what is wrong in it
 
 
 @get("/team", cache=False, opt={NO_COMPRESSION: True})  # kept gzipped: app/kept_pages.py
 async def team(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The agent team."""
     mc = app_state(request)
-    key = view_key(request, mc.db.generation, int(time.monotonic() // KEPT_S))
+    team_file = str(mc.settings.team_path)
+    current_team(team_file)
+    key = view_key(request, mc.db.generation, int(time.monotonic() // KEPT_S), team_version(team_file))
     return await keep(mc.ops_pages, request, key, lambda: build(request, mc))
 
 
@@ -76,7 +80,11 @@ async def build(request: Request[Any, Any, Any], mc: AppState) -> str:
                 strip(values, label),
             )
         )  # fmt: skip
-    ctx = TeamPage("Team", rows, duration(settings.worker_stale_s), duration(settings.worker_offline_s))
+    team_file = str(settings.team_path)
+    ctx = TeamPage(
+        "Team", rows, duration(settings.worker_stale_s), duration(settings.worker_offline_s), team_file,
+        current_team(team_file).problems,
+    )  # fmt: skip
     return render_text(request, PAGE, FRAGMENT, ctx)
 
 
