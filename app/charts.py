@@ -59,23 +59,28 @@ class BarChart(msgspec.Struct, frozen=True):
 WIDTH, HEIGHT = 600.0, 100.0
 
 
-def bar_chart(groups: list[tuple[str, list[int]]], series: list[str], first: str, last: str, what: str) -> BarChart:
-    """`groups`: each group's tooltip name and one value per series, oldest first. `what` names the span for the
-    summary ("in the last 30 days")."""
-    top = max((v for _, values in groups for v in values), default=0)
+def _bars(groups: list[tuple[str, list[int]]], series: list[str], top: float, unit: str = "") -> list[Bar]:
+    """Each group's bars side by side in its slot, scaled so `top` fills the height; a value that is not 0 stays
+    seen (1 unit high) even beside a much larger one."""
     slot = WIDTH / max(1, len(groups))
     gap = slot * 0.2
     width = (slot - gap) / max(1, len(series))
     bars = []
     for i, (name, values) in enumerate(groups):
         for s, value in enumerate(values):
-            height = (value / top) * HEIGHT if top else 0.0
-            height = max(height, 1.0) if value else 0.0  # a 1 is seen even beside a 500
-            title = f"{name}: {value:,} {series[s]}"
+            height = max(value / top * HEIGHT, 1.0) if value and top else 0.0
+            title = f"{name}: {value:,}{unit} {series[s]}"
             bars.append(Bar(i * slot + gap / 2 + s * width, HEIGHT - height, width, height, s, title))
+    return bars
+
+
+def bar_chart(groups: list[tuple[str, list[int]]], series: list[str], first: str, last: str, what: str) -> BarChart:
+    """`groups`: each group's tooltip name and one value per series, oldest first. `what` names the span for the
+    summary ("in the last 30 days")."""
+    top = max((v for _, values in groups for v in values), default=0)
     totals = [sum(values[s] for _, values in groups) for s in range(len(series))]
     summary = ", ".join(f"{total:,} {name}" for name, total in zip(series, totals, strict=True)) + f" {what}"
-    return BarChart(bars, top, series, totals, first, last, summary[:1].upper() + summary[1:])
+    return BarChart(_bars(groups, series, top), top, series, totals, first, last, summary[:1].upper() + summary[1:])
 
 
 def strip(values: list[int], label: str, width: int = 96, height: int = 20) -> Markup:
@@ -102,15 +107,6 @@ def percent_bars(
 ) -> BarChart:
     """Bars of shares (0-100 each) on a fixed scale, so 50 % looks half full whatever the others are; the legend
     gives each series' mean over the groups. Drawn by the same `bars` macro as `bar_chart`."""
-    slot = WIDTH / max(1, len(groups))
-    gap = slot * 0.2
-    width = (slot - gap) / max(1, len(series))
-    bars = []
-    for i, (name, values) in enumerate(groups):
-        for s, value in enumerate(values):
-            height = max(value / 100 * HEIGHT, 1.0) if value else 0.0
-            bars.append(
-                Bar(i * slot + gap / 2 + s * width, HEIGHT - height, width, height, s, f"{name}: {value} {series[s]}")
-            )
+    bars = _bars(groups, series, 100)
     means = [round(sum(values[s] for _, values in groups) / len(groups)) if groups else 0 for s in range(len(series))]
     return BarChart(bars, 100, series, means, first, last, summary)

@@ -4,6 +4,7 @@ ticket page on this machine, twice what a /healthz answer costs in all)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -59,8 +60,22 @@ def view_key(request: Request[Any, Any, Any], *parts: Hashable) -> tuple[Hashabl
 async def keep(
     pages: KeptPages, request: Request[Any, Any, Any], key: Hashable, build: Callable[[], Awaitable[str]]
 ) -> Response[bytes]:
-    """The page kept under `key`, or built now and kept (the route is kept out of the compression middleware)."""
+    """The page kept under `key`, or built now and kept (the route is kept out of the compression middleware).
+    Views that ask while it is being built wait for that one build rather than each starting their own (sixteen
+    at once after a write took the Overview's p99 to 1.5 s)."""
     page = pages.get(key)
     if page is None:
-        page = pages.put(key, KeptPage(await build()))
+        building = _building.get((id(pages), key))
+        if building is None:
+            building = asyncio.ensure_future(_build(pages, key, build))
+            _building[(id(pages), key)] = building
+            building.add_done_callback(lambda _: _building.pop((id(pages), key), None))
+        page = await asyncio.shield(building)
     return send_page(request, page)
+
+
+async def _build(pages: KeptPages, key: Hashable, build: Callable[[], Awaitable[str]]) -> KeptPage:
+    return pages.put(key, KeptPage(await build()))
+
+
+_building: dict[tuple[int, Hashable], asyncio.Future[KeptPage]] = {}

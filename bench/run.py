@@ -92,6 +92,11 @@ SCENARIOS = {
         Scenario("search", "/search?q=fix+test", auth=True),
         Scenario("life_manager", "/life-manager", auth=True),
         Scenario("f1", "/f1", auth=True),
+        # The demo's folders and files beside the database (mc demo writes them); Radio unconfigured (its setup page).
+        Scenario("reports", "/reports", auth=True),
+        Scenario("skills", "/skills", auth=True),
+        Scenario("apps", "/apps", auth=True),
+        Scenario("radio", "/spotify", auth=True),
     )
 }
 

@@ -227,7 +227,8 @@ def add_tickets(db_path: Path, count: int, prefix: str = "MC", seed: int = 747) 
 
 def prepare_database(db_path: Path, tickets: int, events: int = 0) -> tuple[str, int]:
     """Fill a demo database and top it up to `tickets` and `events`; return (demo's summary line, tickets added)."""
-    summary = run_mc("demo", "--db", str(db_path)).strip().splitlines()[-1]
+    said = run_mc("demo", "--db", str(db_path)).strip().splitlines()
+    summary = next((line for line in said if line.startswith("Filled ")), said[-1])  # then its folders and files
     added = max(0, tickets - count_tickets(db_path))
     if added:
         add_tickets(db_path, added)

@@ -4,6 +4,7 @@ each filtered in the URL and paged by keyset; /logs/files/<slug>/tail follows a 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -12,15 +13,16 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, HeaderParameter, Parameter
 
-from app.htmx import render
+from app.htmx import render, render_text
+from app.kept_pages import keep, view_key
 from app.logfiles import LogFile, Record, RecordFilter, log_files
 from app.logstream import follow_file
 from app.logtail import FileView, Position, read_page
 from app.params import MAX_ID
 from app.settings import Settings
-from app.state import app_state
+from app.state import AppState, app_state
 from app.store import logs as store
-from app.streams import TAILS_WHEN_FOLLOWING, StreamResponse
+from app.streams import NO_COMPRESSION, TAILS_WHEN_FOLLOWING, StreamResponse
 
 PAGE = "templates/page.html"
 RUNS_SHOWN, BEATS_SHOWN, RECORDS_SHOWN = 50, 100, 100
@@ -131,17 +133,24 @@ def listed(settings: Settings, slug: str) -> LogFile:
     raise NotFoundException(f"No log file is called {slug!r} here: the Logs page reads only those MC_LOG_FILES lists.")
 
 
-@get("/logs", cache=False)
+@get("/logs", cache=False, opt={NO_COMPRESSION: True})  # kept gzipped: app/kept_pages.py
 async def runs_log(
     request: Request[Any, Any, Any],
     task: Annotated[str | None, Parameter(max_length=100, description="Only this task's runs")] = None,
     failed: Annotated[bool, Parameter(description="Only failed runs")] = False,
     q: Text = None,
     before: Annotated[str | None, Parameter(pattern=RUN_CURSOR, description="Runs after this one")] = None,
-) -> Response[str]:
-    """Task runs with their output, newest first."""
+) -> Response[bytes]:
+    """Task runs with their output, newest first (kept, rendered, while nothing is written)."""
     mc = app_state(request)
-    task, q = (task or "").strip(), (q or "").strip()
+    build = partial(runs_page, request, mc, (task or "").strip(), failed, (q or "").strip(), before)
+    return await keep(mc.ops_pages, request, view_key(request, mc.db.generation), build)
+
+
+async def runs_page(
+    request: Request[Any, Any, Any], mc: AppState, task: str, failed: bool, q: str, before: str | None
+) -> str:
+    """A page of task runs (or its fragment) as the database has it now."""
     cursor = None
     if before:
         started, _, run_id = before.rpartition(".")
@@ -154,10 +163,10 @@ async def runs_log(
         "Logs", tabs_of(mc.settings, "/logs"), runs[:RUNS_SHOWN], task, failed, q, older,
         bool(task or failed or q or before),
     )  # fmt: skip
-    return render(request, PAGE, "fragments/logs/runs.html", ctx)
+    return render_text(request, PAGE, "fragments/logs/runs.html", ctx)
 
 
-@get("/logs/heartbeats", cache=False)
+@get("/logs/heartbeats", cache=False, opt={NO_COMPRESSION: True})  # kept gzipped: app/kept_pages.py
 async def heartbeats_log(
     request: Request[Any, Any, Any],
     worker: Annotated[str | None, Parameter(max_length=100, description="Only this worker's")] = None,
@@ -166,10 +175,17 @@ async def heartbeats_log(
     ] = "any",
     q: Text = None,
     before: Annotated[int | None, Parameter(ge=1, le=MAX_ID, description="Heartbeats before this id")] = None,
-) -> Response[str]:
-    """Every heartbeat workers sent, newest first."""
+) -> Response[bytes]:
+    """Every heartbeat workers sent, newest first (kept, rendered, while nothing is written)."""
     mc = app_state(request)
-    worker, q = (worker or "").strip(), (q or "").strip()
+    build = partial(beats_page, request, mc, (worker or "").strip(), status, (q or "").strip(), before)
+    return await keep(mc.ops_pages, request, view_key(request, mc.db.generation), build)
+
+
+async def beats_page(
+    request: Request[Any, Any, Any], mc: AppState, worker: str, status: str, q: str, before: int | None
+) -> str:
+    """A page of heartbeats (or its fragment) as the database has it now."""
     only = store.BeatFilter(worker or None, None if status == "any" else status, q or None)
     beats = await store.heartbeats(mc.db, only, before, BEATS_SHOWN + 1)
     older = ""
@@ -180,7 +196,7 @@ async def heartbeats_log(
         "Heartbeats · Logs", tabs_of(mc.settings, "beats"), beats[:BEATS_SHOWN], worker, status, q, older,
         bool(worker or status != "any" or q or before),
     )  # fmt: skip
-    return render(request, PAGE, "fragments/logs/heartbeats.html", ctx)
+    return render_text(request, PAGE, "fragments/logs/heartbeats.html", ctx)
 
 
 Level = Annotated[Literal["all", "debug", "info", "warning", "error"], Parameter(description="At least this level")]

@@ -11,8 +11,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes import Served
 
-class FakeDashboard:
+
+class FakeDashboard(Served):
     """Answers GETs by path; counts requests per path and the most that were in flight at once."""
 
     def __init__(self, slow_s: float = 0.4, hang_s: float = 5.0) -> None:
@@ -65,12 +67,3 @@ class FakeDashboard:
             http.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the checker gave up waiting (a timeout): nobody to answer
-
-    def __enter__(self) -> FakeDashboard:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)

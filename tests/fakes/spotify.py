@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes import Served
+
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"
 REFRESH_TOKEN = "fake-refresh-token"
@@ -66,7 +68,7 @@ def playing(base_url: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class FakeSpotify:
+class FakeSpotify(Served):
     """Spotify's token endpoint (POST /api/token) and Web API (/v1/...) on one loopback port."""
 
     def __init__(self) -> None:
@@ -195,12 +197,3 @@ class FakeSpotify:
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in,
                   "scope": "user-read-playback-state user-modify-playback-state"}  # fmt: skip
         return 200, json.dumps(answer).encode(), {}
-
-    def __enter__(self) -> FakeSpotify:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)

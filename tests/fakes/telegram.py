@@ -7,8 +7,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes import Served
 
-class FakeTelegram:
+
+class FakeTelegram(Served):
     """POST /bot<token>/sendMessage → 200 and recorded, or 500 while `failing` (recorded as a failure)."""
 
     def __init__(self, token: str = "123:fake-token") -> None:
@@ -46,12 +48,3 @@ class FakeTelegram:
         """The text of every message delivered so far."""
         with self._lock:
             return [m["text"] for m in self.sent]
-
-    def __enter__(self) -> FakeTelegram:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)

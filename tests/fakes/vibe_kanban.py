@@ -12,13 +12,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes import Served
+
 
 def vk_now() -> str:
     """A time as VK's API writes one (chrono, RFC 3339 with microseconds)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1_000_000:06d}Z"
 
 
-class FakeVibeKanban:
+class FakeVibeKanban(Served):
     """Projects and tasks in memory; `requests` records (method, path) of every request answered."""
 
     def __init__(self) -> None:
@@ -124,12 +126,6 @@ class FakeVibeKanban:
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
             pass
 
-    def __enter__(self) -> FakeVibeKanban:
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.slow_s = 0
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
+        self.slow_s = 0  # a handler still sleeping answers at once
+        super().__exit__(*exc)
