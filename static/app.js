@@ -427,12 +427,16 @@ document.addEventListener("focusin", (event) => {
   if (card) lastFocusedCardId = card.id;
 });
 
-document.addEventListener("htmx:afterSettle", () => {
+function refocusCard() {
   // A swap replaced the column holding the focused card: find the same card (wherever it went) and focus it.
   if (lastFocusedCardId && (!document.activeElement || document.activeElement === document.body)) {
     focusCard(document.getElementById(lastFocusedCardId));
   }
-});
+}
+// At once after the swap, in the same task (a key pressed in the settle delay would otherwise find no card),
+// and again once settled (an out-of-band slot can land after the main swap).
+document.addEventListener("htmx:afterSwap", refocusCard);
+document.addEventListener("htmx:afterSettle", refocusCard);
 
 // The server sends this after the new card's column has settled (HX-Trigger-After-Settle), so the card exists.
 document.addEventListener("ticketCreated", (event) => {

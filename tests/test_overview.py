@@ -102,6 +102,9 @@ def test_a_ticket_closes_on_the_day_it_goes_to_done_and_reopens_uncounted(harnes
 
     assert harness.call(done_at) is None
     before = harness.call(broadcasts)
+    harness.call(sql, harness, "UPDATE tickets SET status = 'blocked' WHERE identifier = ?", ident)
+    assert harness.call(broadcasts) == before + 1 and harness.call(done_at) is None, "a move elsewhere: news once"
+    before = harness.call(broadcasts)
     harness.call(sql, harness, "UPDATE tickets SET status = 'done' WHERE identifier = ?", ident)
     assert harness.call(done_at) is not None
     assert harness.call(broadcasts) == before + 1, "the move is news once, its done_at bookkeeping is not"

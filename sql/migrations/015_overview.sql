@@ -9,7 +9,9 @@ CREATE INDEX tickets_done ON tickets (done_at, assigned_to) WHERE done_at IS NOT
 CREATE TRIGGER tickets_done_on_insert AFTER INSERT ON tickets WHEN new.status = 'done' AND new.done_at IS NULL BEGIN
   UPDATE tickets SET done_at = new.updated_at WHERE id = new.id;
 END;
-CREATE TRIGGER tickets_done_on_move AFTER UPDATE OF status ON tickets WHEN new.status IS NOT old.status BEGIN
+CREATE TRIGGER tickets_done_on_move AFTER UPDATE OF status ON tickets
+WHEN new.status IS NOT old.status AND 'done' IN (new.status, old.status)  -- other moves leave done_at NULL
+BEGIN
   UPDATE tickets SET done_at = iif(new.status = 'done', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NULL)
    WHERE id = new.id;
 END;
