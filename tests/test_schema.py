@@ -19,7 +19,7 @@ from tests.server import Server, start_server
 pytestmark = pytest.mark.server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-EXAMPLES = {"admin": 25, "worker": 10, "anonymous": 5}  # per operation and phase: about 100 s for 60-odd operations
+EXAMPLES = {"admin": 15, "worker": 6, "anonymous": 3}  # per operation and phase: 60-odd operations, ~100 s
 
 
 @pytest.fixture(scope="module")
