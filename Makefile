@@ -30,8 +30,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
 
+# Route, unit and real-server tests on two workers (the machine's two cores), a test file at a time each (a file's
+# tests share the servers its fixtures start); then the browser tests on their own, one at a time: chromium with a
+# server beside it fills both cores, and their waits are for what a person would see. `pytest tests/test_x.py`
+# alone runs in one process as usual.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not browser"
+	$(BIN)/pytest -m browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -17,6 +17,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -247,9 +248,19 @@ class Renderer:
 renderer = Renderer()
 
 
-def render_markdown(text: str) -> Markup:
-    """The Jinja filter: safe HTML for `text` if `prepare()` rendered it, else the plain text, escaped."""
-    return renderer.html(text)
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])\b")
+
+
+def render_markdown(text: str, below: int = 0) -> Markup:
+    """The Jinja filter: safe HTML for `text` if `prepare()` rendered it, else the plain text, escaped.
+
+    `below`: the heading level the text sits under; its headings start one level lower (a SKILL.md's `# Title`
+    under the page's h1 becomes an h2). The HTML is the sanitizer's output, so every `<h` in it is a tag."""
+    html = renderer.html(text)
+    if below:
+        lower = _HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + below, 6)}", html)
+        html = Markup(lower)  # noqa: S704 - the sanitizer's output with only heading tag names changed
+    return html
 
 
 def all_ready(texts: Iterable[str]) -> bool:

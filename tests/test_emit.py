@@ -17,6 +17,8 @@ from app.emit import EmitError, batch_key, batches, post_batch, to_event
 from tests.server import Server, start_server
 from tests.test_streams import admin_token
 
+pytestmark = pytest.mark.server  # each test starts a real `mc serve`
+
 STREAM = "\n".join(
     [
         json.dumps({"type": "system", "subtype": "init", "session_id": "s1"}),

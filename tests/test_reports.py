@@ -286,7 +286,7 @@ def test_the_frames_key_opens_its_report_and_the_files_beside_it_only(
 
 
 def test_the_key_is_shared_by_every_process_and_kept_private(settings: Settings) -> None:
-    settings.db_path.parent.mkdir(parents=True)
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     first = report_access.server_key(settings.db_path)
     report_access._keys.clear()  # as another process would: read from the file
     assert report_access.server_key(settings.db_path) == first and len(first) == 32

@@ -21,6 +21,8 @@ from websockets.sync.client import ClientConnection, connect
 from tests.server import Server, start_server
 from tests.test_streams import admin_token
 
+pytestmark = pytest.mark.server  # each test starts a real `mc serve`
+
 
 def scoped_token(db: Path, scope: str) -> str:
     """A new token of `scope` for `db`."""

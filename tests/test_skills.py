@@ -226,7 +226,9 @@ def test_a_skill_page_renders_skill_md_safely(harness: Harness, personal: Path) 
     page = harness.client.get("/skills/pdf-forms")
     assert page.status_code == 200
     rendered = soup(page.text).select_one(".skill-body")
-    assert rendered.select_one("h1").get_text() == "Filling forms", "markdown rendered"
+    # Under the page's own h1 (the skill's name), SKILL.md's headings start at h2: one h1 a page.
+    assert rendered.select_one("h2:not(.visually-hidden)").get_text() == "Filling forms", "markdown rendered"
+    assert len(soup(page.text).select("h1")) == 1
     assert rendered.select("script") == [] and rendered.select("img") == []
     assert "<script>document.title" in rendered.get_text(), "shown as text, never run"
     assert not any("javascript:" in (a.get("href") or "") for a in rendered.select("a"))
