@@ -435,6 +435,14 @@ function refocusCard() {
 }
 // At once after the swap, in the same task (a key pressed in the settle delay would otherwise find no card),
 // and again once settled (an out-of-band slot can land after the main swap).
+// Each answer to a change on the ticket page swaps its header (title, status) out of band. While the edit box in
+// it is open, the person's box stays: the answer to an earlier change ("]" then "e" at once) arriving after it
+// opened replaced it, closed it and took the focus and what was typed with it. (htmx keeps an element its new
+// content marks hx-preserve; Chromium moves it back with its focus.)
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  if (!document.getElementById("edit-box")?.open) return;
+  event.detail.fragment?.querySelector?.("#edit-box")?.setAttribute("hx-preserve", "true");
+});
 document.addEventListener("htmx:afterSwap", refocusCard);
 document.addEventListener("htmx:afterSettle", refocusCard);
 

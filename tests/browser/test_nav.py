@@ -44,6 +44,22 @@ def test_wide_screen_shows_the_nav_as_one_bar(page: Page, console_errors: list[s
     assert real_errors(console_errors) == []
 
 
+@pytest.mark.parametrize("width", [900, 1024, 1199])
+def test_between_a_phone_and_a_wide_screen_the_nav_is_the_menu_not_two_rows(
+    new_context: ContextFactory, width: int
+) -> None:
+    """Thirteen pages fit in one row from about 1180 px; narrower, they wrapped to a second row of the bar, so up to
+    1199 px the nav is the menu, closed, naming the page, and the bar is one row high."""
+    page = new_context(viewport={"width": width, "height": 800}).new_page()
+    page.goto("/activity")
+    expect(menu_button(page)).to_be_visible()
+    expect(menu_button(page)).to_contain_text("Activity")
+    expect(page.locator("nav[aria-label=Main] a").first).to_be_hidden()
+    bar = page.locator(".topbar").bounding_box()
+    assert bar is not None and bar["height"] < 70, f"the bar is {bar} at {width} px"
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_phone_menu_opens_names_the_page_and_its_links_work(
     new_context: ContextFactory, server: Server, console_errors: list[str]
 ) -> None:
