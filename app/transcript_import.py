@@ -80,6 +80,7 @@ class Batch:
     """Lines read and parsed (in a thread), with how far their files were read, to store in one transaction."""
 
     lines: list[Line] = field(default_factory=list)
+    rows: store.Prepared | None = None  # the lines made into rows, once the batch is whole
     files: dict[str, store.FileState] = field(default_factory=dict)  # by path
     opened: int = 0  # files
     read: int = 0  # lines
@@ -140,8 +141,9 @@ class Importer:
         for problem in batch.problems:
             report.problem(problem)
         files = list(batch.files.values())
-        tickets_named = await self._tickets(batch.lines)
-        report.add(await store.store_lines(self.db, batch.lines, self.agent, tickets_named, files, stamp()))
+        rows = batch.rows or store.Prepared(batch.lines)
+        tickets_named = await self._tickets(rows.by_session)
+        report.add(await store.store_lines(self.db, rows, self.agent, tickets_named, files, stamp()))
 
     def _read(self, files: dict[str, Path], known: dict[str, store.FileState]) -> Iterator[Batch]:
         """(In a thread, a batch a call.) What is new in `files` (by resolved path), parsed, in batches of up to
@@ -154,11 +156,13 @@ class Importer:
                     batch.lines += lines
                     batch.files[key] = state
                     if len(batch.lines) >= size:
+                        batch.rows = store.Prepared(batch.lines)
                         yield batch
                         batch, size = Batch(), min(size * 2, BATCH_LINES)
             except OSError as exc:
                 batch.problem(f"{path}: cannot be read ({exc.strerror})")
         if batch.lines or batch.files or batch.problems:
+            batch.rows = store.Prepared(batch.lines)
             yield batch
 
     def _read_file(
@@ -210,12 +214,9 @@ class Importer:
             batch.problem(f"{path}:{number}: {exc}")
             return None
 
-    async def _tickets(self, lines: list[Line]) -> dict[str, int | None]:
+    async def _tickets(self, by_session: dict[str, list[Line]]) -> dict[str, int | None]:
         """The ticket each session names: an identifier in its first prompt, or its folder's in MC_CWD_TICKETS
         (the first of them that is a ticket; one query for the batch)."""
-        by_session: dict[str, list[Line]] = {}
-        for line in lines:
-            by_session.setdefault(line.session_id, []).append(line)
         named = {
             session_id: self.tickets_named(first_prompt(own), next((x.cwd for x in own if x.cwd), ""))
             for session_id, own in by_session.items()

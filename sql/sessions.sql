@@ -35,11 +35,12 @@ ON CONFLICT (id) DO UPDATE SET
 
 -- name: sessions_insert_lines(rows, payloads)!
 -- A transcript's new lines: :rows is a JSON array of [session_id, seq, uuid, type, payload start, payload length,
--- ts]; the payloads are bytes of the blob :payloads (UTF-8, one after another; the first starts at 1). Kept out of
--- the JSON, the large texts are neither escaped nor parsed: this insert took half the time it did with them in.
-INSERT INTO session_lines (session_id, seq, uuid, event_type, payload_json, ts)
+-- ts, cuts]; the payloads are bytes of the blob :payloads (UTF-8, one after another; the first starts at 1). Kept
+-- out of the JSON, the large texts are neither escaped nor parsed: this insert took half the time it did with them
+-- in. cuts: where a payload holds `null` for a message's text, and the message's turn (see app/transcript.py).
+INSERT INTO session_lines (session_id, seq, uuid, event_type, payload_json, ts, cuts)
 SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3,
-       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6
+       CAST(substr(:payloads, r.value ->> 4, r.value ->> 5) AS TEXT), r.value ->> 6, r.value ->> 7
   FROM json_each(:rows) r;
 
 -- name: sessions_insert_messages(rows, contents)!
@@ -89,11 +90,14 @@ SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, 
  WHERE s.id = :id;
 
 -- name: sessions_lines_after(session_id, after, limit)
--- A transcript's lines after a seq, in order (as the run view folds them).
-SELECT id AS rowid, 0 AS ticket_id, seq, event_type, payload_json, ts, NULL AS worker
-  FROM session_lines
- WHERE session_id = :session_id AND seq > :after
- ORDER BY seq
+-- A transcript's lines after a seq, in order (as the run view folds them), each with the texts cut out of it.
+SELECT l.id AS rowid, l.seq, l.event_type, l.payload_json, l.ts,
+       (SELECT json_group_array(json_array(c.value ->> 0, i.content))
+          FROM json_each(l.cuts) c JOIN sessions_index i ON i.session_id = l.session_id AND i.turn = c.value ->> 1)
+         AS texts
+  FROM session_lines l
+ WHERE l.session_id = :session_id AND l.seq > :after
+ ORDER BY l.seq
  LIMIT :limit;
 
 -- name: sessions_messages_after(session_id, after, limit)
@@ -132,9 +136,12 @@ SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, 
  LIMIT :limit;
 
 -- name: sessions_line(session_id, seq)
--- One line of a transcript (as the run view folds it).
-SELECT id AS rowid, 0 AS ticket_id, seq, event_type, payload_json, ts, NULL AS worker
-  FROM session_lines WHERE session_id = :session_id AND seq = :seq;
+-- One line of a transcript (as the run view folds it), with the texts cut out of it.
+SELECT l.id AS rowid, l.seq, l.event_type, l.payload_json, l.ts,
+       (SELECT json_group_array(json_array(c.value ->> 0, i.content))
+          FROM json_each(l.cuts) c JOIN sessions_index i ON i.session_id = l.session_id AND i.turn = c.value ->> 1)
+         AS texts
+  FROM session_lines l WHERE l.session_id = :session_id AND l.seq = :seq;
 
 -- name: sessions_agents()
 -- The agents that have sessions, for the list's filter.

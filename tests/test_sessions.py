@@ -126,6 +126,98 @@ async def test_a_growing_file_adds_only_its_new_lines_and_waits_for_a_line_being
     assert (replaced.lines, replaced.new_lines) == (1, 0)
 
 
+def written_lines(*paths: Path) -> set[str]:
+    """The lines of transcript files that are stored (whole JSON objects, bookkeeping lines left out)."""
+    found = set()
+    for path in paths:
+        for text in path.read_text().splitlines():
+            try:
+                if json.loads(text).get("type") != "file-history-snapshot":
+                    found.add(text.strip())
+            except json.JSONDecodeError:
+                pass  # a malformed line
+    return found
+
+
+async def read_back(db: Database, session_id: str) -> list[str]:
+    return [line.payload_json for line in await store.lines_after(db, session_id, 0, 1000)]
+
+
+async def test_each_line_reads_back_as_written_while_its_texts_are_stored_once(db: Database) -> None:
+    await (await importer(db)).import_paths([FIXTURES])
+    read = [text for session in (BOARD, RADIO, NOTES) for text in await read_back(db, session)]
+    assert sorted(read) == sorted(written_lines(*FIXTURES.rglob("*.jsonl")))
+    stored = await rows(db, "SELECT payload_json, cuts FROM session_lines WHERE cuts IS NOT NULL")
+    assert len(stored) >= 5, "the prompts, answers and tool results long enough are cut out of their lines"
+    for payload, cuts in stored:
+        data = json.loads(payload)  # still JSON, with null where a text was
+        assert all(payload[at : at + 4] == "null" for at, _turn in json.loads(cuts)), data
+    prompt = "MC-1: the board test fails about once in ten runs with a NameError. Find out why and fix it."
+    whole = " ".join(row[0] for row in await rows(db, "SELECT payload_json FROM session_lines"))
+    assert prompt not in whole and await rows(db, f"SELECT turn FROM sessions_index WHERE content = '{prompt}'")
+    line = await store.line(db, BOARD, 2)  # one line on its own page
+    assert line is not None and json.loads(line.payload_json)["message"]["content"] == prompt
+
+
+async def test_a_session_split_across_batches_is_numbered_on_and_reads_back_whole(
+    db: Database, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Batches are made into rows where they are read, each session numbered from 1: the store moves a session that
+    has lines (from the batch before, or an import before) to after them, its cut texts' turns with it."""
+    import app.transcript_import as module
+
+    monkeypatch.setattr(module, "FIRST_BATCH_LINES", 2)
+    monkeypatch.setattr(module, "BATCH_LINES", 3)
+    source = FIXTURES / "-home-luci-src-hub" / f"{BOARD}.jsonl"
+    report = await (await importer(db)).import_paths([source])
+    assert (report.new_lines, report.messages) == (11, 9)
+    numbers = await rows(db, f"SELECT seq FROM session_lines WHERE session_id = '{BOARD}' ORDER BY seq")
+    assert [n for (n,) in numbers] == list(range(1, 12))
+    turns = await rows(db, f"SELECT turn, seq FROM sessions_index WHERE session_id = '{BOARD}' ORDER BY turn")
+    assert [t for t, _ in turns] == list(range(1, 10)) and [s for _, s in turns] == sorted(s for _, s in turns)
+    assert sorted(await read_back(db, BOARD)) == sorted(written_lines(source))
+    # Read again from its start (what was read forgotten) with a line added: the held lines are left out, the new
+    # one is numbered after them and reads back as written.
+    async with db.write() as conn:
+        await conn.execute("DELETE FROM transcript_files")
+    grown = tmp_path / f"{BOARD}.jsonl"
+    added = json.dumps({"type": "user", "uuid": "5f1c2b7e-line-added", "sessionId": BOARD,
+                        "timestamp": "2026-11-30T12:00:00.000Z", "message": {"role": "user", "content":
+                        "And once it passes, say so on the ticket with the \"why\" in two lines, café included."}},
+                       ensure_ascii=False)  # fmt: skip
+    grown.write_text(source.read_text() + added + "\n")
+    again = await (await importer(db)).import_paths([grown])
+    assert (again.new_lines, again.messages) == (1, 1)
+    assert (await read_back(db, BOARD))[-1] == added
+    place = added.index('"content": "') + len('"content": ')  # its text's place, and its message's turn
+    assert await rows(db, f"SELECT cuts FROM session_lines WHERE session_id = '{BOARD}' AND seq = 12") == [
+        (f"[[{place},10]]",)
+    ]
+
+
+def test_a_text_is_cut_only_where_it_is_a_whole_value() -> None:
+    from app.transcript import CUT_CHARS, Message, cut_texts, restore
+
+    long = "x" * CUT_CHARS
+    said = Message("user", "user", long)
+    # A key that is the same string is left; the value after it is cut (with or without a space after the colon).
+    for line in (f'{{"{long}": 1, "text": "{long}"}}', f'{{"{long}":1,"text":"{long}"}}'):
+        stored, cuts = cut_texts(line, (said,))
+        assert len(cuts) == 1 and json.loads(stored) == {long: 1, "text": None}
+        assert restore(stored, [(cuts[0][0], long)]) == line
+    # Short texts, texts cut short for the index and texts written with other escapes stay in their lines.
+    assert cut_texts('{"text": "short"}', (Message("user", "user", "short"),)) == ('{"text": "short"}', ())
+    assert cut_texts(f'{{"text": "{long}y"}}', (said,))[1] == ()
+    escaped = "caf\\u00e9 " * 10  # as json.dumps writes it
+    assert cut_texts(f'{{"text": "{escaped}"}}', (Message("user", "user", "café " * 10),))[1] == ()
+    # Each message is looked for after the one before it; quotes, newlines and other scripts go back as they were.
+    odd = 'He said "fine"\n\tthen — 日本語 — left \\ and ' + "z" * 20
+    line = json.dumps({"content": [{"text": odd}, {"text": long}]}, ensure_ascii=False)
+    stored, cuts = cut_texts(line, (Message("user", "user", odd), said))
+    assert [index for _at, index in cuts] == [0, 1]
+    assert restore(stored, [(cuts[0][0], odd), (cuts[1][0], long)]) == line
+
+
 async def test_watching_a_folder_imports_each_transcript_as_it_is_written(db: Database, tmp_path: Path) -> None:
     run = await importer(db)
     report, stop = Report(), asyncio.Event()

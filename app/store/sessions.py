@@ -11,7 +11,7 @@ import msgspec
 from app.db import Database
 from app.store import as_json, queries, run_once, structs_once, to_struct, to_structs
 from app.store.events import WorkerEvent
-from app.transcript import Line, first_prompt
+from app.transcript import Line, first_prompt, restore
 
 TITLE_CHARS = 120
 
@@ -93,50 +93,104 @@ async def prepare_import(db: Database) -> None:
         await run_once(conn, queries.sessions_fts_hashsize)
 
 
+class Prepared:
+    """A batch of transcript lines made into rows where it was read, off the event loop (the loop then only hands
+    them to SQLite: built there, they waited on the reading thread for the GIL, and the import with them). Each
+    session is numbered as if it were new; store_lines moves a session that has lines already to after them."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+        self.by_session: dict[str, list[Line]] = defaultdict(list)
+        for line in lines:
+            self.by_session[line.session_id].append(line)
+        self.rows, self.messages = _Texts(), _Texts()
+        # Each session's rows (its lines', its messages') and what it adds: (rows from, to, messages from, to).
+        self.spans: dict[str, tuple[int, int, int, int]] = {}
+        self.registrations = {s: _registration(s, ls) for s, ls in self.by_session.items()}
+        for session_id, session_lines in self.by_session.items():
+            rows_from, messages_from = len(self.rows.rows), len(self.messages.rows)
+            _add_rows(self.rows, self.messages, session_id, _not_stored(session_lines, set()), 0, 0)
+            self.spans[session_id] = (rows_from, len(self.rows.rows), messages_from, len(self.messages.rows))
+        self.rows.blob(), self.messages.blob()
+
+    def after(self, known: dict[str, Known]) -> None:
+        """Number each session's rows after the lines and messages it has."""
+        for session_id, have in known.items():
+            rows_from, rows_to, messages_from, messages_to = self.spans[session_id]
+            seq, turn = have.last_seq, have.message_count
+            for row in self.rows.rows[rows_from:rows_to]:
+                row[1] += seq
+                for cut in row[7] or ():
+                    cut[1] += turn
+            for row in self.messages.rows[messages_from:messages_to]:
+                row[1] += turn
+                row[8] += seq
+
+    def without(self, known: dict[str, Known], held: set[tuple[str, str]]) -> None:
+        """Rows again, numbered after what each session has, without the lines it holds (seldom: a file read again
+        from its start, or a resumed session's file that repeats its history)."""
+        self.rows, self.messages = _Texts(), _Texts()
+        for session_id, session_lines in self.by_session.items():
+            have = known.get(session_id)
+            seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
+            rows_from, messages_from = len(self.rows.rows), len(self.messages.rows)
+            _add_rows(self.rows, self.messages, session_id, _not_stored(session_lines, held), seq, turn)
+            self.spans[session_id] = (rows_from, len(self.rows.rows), messages_from, len(self.messages.rows))
+
+
+def _add_rows(rows: _Texts, messages: _Texts, session_id: str, lines: list[Line], seq: int, turn: int) -> None:
+    """One session's new lines and their messages, numbered after `seq` and `turn`."""
+    for line in lines:
+        seq += 1
+        # Each cut names the message whose text it holds by its turn (the line's messages take the next ones).
+        cuts = [[at, turn + index + 1] for at, index in line.cuts] or None
+        rows.add([session_id, seq, line.uuid, line.event_type], line.payload_json, [line.ts, cuts])
+        for message in line.messages:
+            turn += 1
+            messages.add([session_id, turn, message.role, message.kind, message.tool], message.content, [line.ts, seq])
+
+
 async def store_lines(
     db: Database,
-    lines: list[Line],
+    batch: Prepared,
     agent: str,
     tickets: dict[str, int | None],
     files: Sequence[FileState] = (),
     imported_at: str = "",
 ) -> Stored:
     """Store transcript lines (each session's new ones after what it has; a line whose uuid it holds, or that came
-    before in `lines`, is skipped), their messages for search, and, in the same transaction, how far each of
+    before in the batch, is skipped), their messages for search, and, in the same transaction, how far each of
     `files` was read. `tickets`: the ticket each session names, when the caller found one.
 
     Each table takes a batch in one statement (a JSON array read by json_each): one hand-over to SQLite's thread
     each, rather than one a row as executemany makes, which costs dearly while the importer parses in a thread."""
     stored = Stored()
-    by_session: dict[str, list[Line]] = defaultdict(list)
-    for line in lines:
-        by_session[line.session_id].append(line)
+    sessions = list(batch.by_session)
     async with db.write() as conn:
-        known = {
-            k.id: k for k in await structs_once(Known, conn, queries.sessions_known, ids=as_json(list(by_session)))
-        }
-        held = await _held_uuids(conn, {s: ls for s, ls in by_session.items() if s in known})
+        known = {k.id: k for k in await structs_once(Known, conn, queries.sessions_known, ids=as_json(sessions))}
+        held = await _held_uuids(conn, {s: ls for s, ls in batch.by_session.items() if s in known})
+        if held:
+            batch.without(known, held)
+        else:
+            batch.after(known)
+        rows, messages = batch.rows, batch.messages
         registered: list[dict[str, Any]] = []
-        rows, messages = _Texts(), _Texts()
-        for session_id, session_lines in by_session.items():
-            have = known.get(session_id)
-            fresh = _not_stored(session_lines, held)
-            seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
-            added = 0
-            for line in fresh:
-                seq += 1
-                rows.add([session_id, seq, line.uuid, line.event_type], line.payload_json, [line.ts])
-                for message in line.messages:
-                    turn += 1
-                    added += 1
-                    messages.add(
-                        [session_id, turn, message.role, message.kind, message.tool], message.content, [line.ts, seq]
-                    )
-            registration = _registration(session_id, session_lines, agent, tickets.get(session_id), have is None)
-            registered.append({**registration, "messages_added": added})
-            stored.sessions += have is None
-            stored.lines += len(fresh)
-            stored.messages += added
+        for session_id in sessions:
+            rows_from, rows_to, messages_from, messages_to = batch.spans[session_id]
+            new = session_id not in known
+            registration = batch.registrations[session_id]
+            registered.append(
+                {
+                    **registration,
+                    "agent": agent,
+                    "title": registration["title"] if new or registration["summary"] else "",
+                    "ticket_id": tickets.get(session_id),
+                    "messages_added": messages_to - messages_from,
+                }
+            )
+            stored.sessions += new
+            stored.lines += rows_to - rows_from
+            stored.messages += messages_to - messages_from
         if registered:
             await run_once(conn, queries.sessions_register, rows=as_json(registered))
         if rows.rows:
@@ -161,6 +215,7 @@ class _Texts:
         self.rows: list[list[Any]] = []
         self._texts: list[bytes] = []
         self._at = 1  # SQLite's substr counts from 1
+        self._blob: bytes | None = None
 
     def add(self, before: list[Any], text: str, after: list[Any]) -> None:
         data = text.encode()
@@ -169,7 +224,9 @@ class _Texts:
         self._at += len(data)
 
     def blob(self) -> bytes:
-        return b"".join(self._texts)
+        if self._blob is None:  # made once (where the batch is read: a copy of its every text)
+            self._blob = b"".join(self._texts)
+        return self._blob
 
 
 async def _held_uuids(conn: Any, by_session: dict[str, list[Line]]) -> set[tuple[str, str]]:
@@ -194,15 +251,15 @@ def _not_stored(lines: list[Line], held: set[tuple[str, str]]) -> list[Line]:
     return fresh
 
 
-def _registration(session_id: str, lines: list[Line], agent: str, ticket_id: int | None, new: bool) -> dict[str, Any]:
+def _registration(session_id: str, lines: list[Line]) -> dict[str, Any]:
+    """What a session's lines say of it (store_lines adds who and which ticket; the title counts when the session is
+    new, or when it is a summary's)."""
     times = [line.ts for line in lines]
     summary = next((line.summary for line in lines if line.summary), "")
-    title = summary or (" ".join(first_prompt(lines).split())[:TITLE_CHARS] if new else "")
     return {
         "id": session_id,
-        "agent": agent,
-        "title": title,
-        "ticket_id": ticket_id,
+        "title": summary or " ".join(first_prompt(lines).split())[:TITLE_CHARS],
+        "summary": bool(summary),
         "started_at": min(times),
         "last_at": max(times),
         "cwd": next((line.cwd for line in lines if line.cwd), ""),
@@ -217,12 +274,29 @@ async def get_session(db: Database, session_id: str) -> Session | None:
         return to_struct(Session, await queries.sessions_get(conn, id=session_id))
 
 
+class _StoredLine(msgspec.Struct, frozen=True):
+    """A transcript line as stored: its texts cut out (see app/transcript.py), and those texts with their places."""
+
+    rowid: int
+    seq: int
+    event_type: str
+    payload_json: str
+    ts: str
+    texts: str  # a JSON array of [place, text]
+
+    def event(self) -> WorkerEvent:
+        """The line as written, as an event the run view folds."""
+        texts = msgspec.json.decode(self.texts, type=list[tuple[int, str]])
+        return WorkerEvent(self.rowid, 0, self.seq, self.event_type, restore(self.payload_json, texts), self.ts, None)
+
+
 async def lines_after(db: Database, session_id: str, after: int, limit: int) -> list[WorkerEvent]:
     """A transcript's lines after seq `after`, as events the run view folds."""
     async with db.read() as conn:
-        return await to_structs(
-            WorkerEvent, queries.sessions_lines_after(conn, session_id=session_id, after=after, limit=limit)
+        rows = await structs_once(
+            _StoredLine, conn, queries.sessions_lines_after, session_id=session_id, after=after, limit=limit
         )
+    return [row.event() for row in rows]
 
 
 async def messages_after(db: Database, session_id: str, after: int, limit: int) -> list[MessageRow]:
@@ -262,8 +336,8 @@ async def list_sessions(
 async def line(db: Database, session_id: str, seq: int) -> WorkerEvent | None:
     """One transcript line, or None."""
     async with db.read() as conn:
-        found = await to_structs(WorkerEvent, queries.sessions_line(conn, session_id=session_id, seq=seq))
-    return found[0] if found else None
+        found = await structs_once(_StoredLine, conn, queries.sessions_line, session_id=session_id, seq=seq)
+    return found[0].event() if found else None
 
 
 async def line_count(db: Database, session_id: str) -> int:
