@@ -158,3 +158,7 @@ SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, 
 
 -- name: sessions_line_count(session_id)$
 SELECT coalesce(max(seq), 0) FROM session_lines WHERE session_id = :session_id;
+
+-- name: sessions_set_ticket(id, ticket_id)!
+-- Link a session to the ticket it served, or (NULL) leave it standing alone: a person's choice from its page.
+UPDATE sessions SET ticket_id = :ticket_id WHERE id = :id;

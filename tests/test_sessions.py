@@ -350,3 +350,47 @@ def test_a_transcript_reads_in_the_run_view_with_each_line_whole_on_its_own_page
     assert harness.client.get(f"/sessions/{BOARD}", params={"after": -1}).status_code == 400
     ticket = soup(harness.client.get("/ticket/MC-1").text)
     assert [a["href"] for a in ticket.select("#ticket-sessions a")][:1] == [f"/sessions/{BOARD}"]
+
+
+def test_a_session_that_stands_alone_is_linked_to_its_ticket_from_its_page(harness: Harness) -> None:
+    csrf = harness.login()
+    import_fixture(harness)
+    page = soup(harness.client.get(f"/sessions/{NOTES}").text)
+    assert page.select_one(".session-facts").get_text(" ").count("none") == 1  # (no ticket yet)
+    form = page.select_one("form.session-ticket-form")
+    assert form["action"] == f"/sessions/{NOTES}/ticket" and form.select_one("label").get_text().startswith("Link")
+    # Without JS: a 303 back to the page, which now names the ticket; the ticket lists the session.
+    sent = harness.client.post(f"/sessions/{NOTES}/ticket", data={"ticket": " mc-2 ", "_csrf": csrf},
+                               follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303 and sent.headers["location"] == f"/sessions/{NOTES}"
+    head = soup(harness.client.get(f"/sessions/{NOTES}").text).select_one("#session-head")
+    assert [a["href"] for a in head.select(".crumbs a")] == ["/sessions", "/ticket/MC-2"]
+    ticket = soup(harness.client.get("/ticket/MC-2").text)
+    assert f"/sessions/{NOTES}" in [a["href"] for a in ticket.select("#ticket-sessions a")]
+    # With htmx: the head alone, with what changed said; a number or the ticket's address name it too.
+    for typed, linked in (("1", "MC-1"), ("http://127.0.0.1:8000/ticket/MC-2", "MC-2")):
+        swap = harness.client.post(f"/sessions/{NOTES}/ticket", data={"ticket": typed, "_csrf": csrf},
+                                   headers={"HX-Request": "true"})  # fmt: skip
+        assert swap.status_code == 200 and "<html" not in swap.text and "HX-Request" in swap.headers["vary"]
+        swapped = soup(swap.text)
+        assert swapped.select_one("#session-head .session-facts a")["href"] == f"/ticket/{linked}"
+        assert swapped.select_one("#session-note").get_text().startswith(f"Linked to {linked}")
+    unlinked = harness.client.post(f"/sessions/{NOTES}/ticket", data={"unlink": "1", "_csrf": csrf},
+                                   headers={"HX-Request": "true"})  # fmt: skip
+    assert "Unlinked" in unlinked.text and soup(unlinked.text).select_one(".session-facts a") is None
+    # Refusals say what is wrong, and change nothing.
+    for typed, status, said in (("MC-99", 422, "There is no ticket MC-99."), ("", 400, "Which ticket?"),
+                                ("drop table", 400, "is not a ticket")):  # fmt: skip
+        refused = harness.client.post(f"/sessions/{NOTES}/ticket", data={"ticket": typed, "_csrf": csrf})
+        assert refused.status_code == status and said in refused.text
+    assert harness.client.post("/sessions/nobody/ticket", data={"ticket": "MC-1", "_csrf": csrf}).status_code == 404
+    assert harness.client.post(f"/sessions/{NOTES}/ticket", data={"ticket": "MC-1"}).status_code == 403  # no token
+    found = harness.call(lambda: store.get_session(harness.db, NOTES))
+    assert found is not None and found.ticket is None
+
+
+def test_only_an_admin_is_offered_the_ticket_form(harness: Harness) -> None:
+    import_fixture(harness)
+    harness.login("read")
+    page = soup(harness.client.get(f"/sessions/{NOTES}").text)
+    assert page.select_one("#session-head") is not None and page.select_one("form.session-ticket-form") is None

@@ -10,13 +10,15 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
+from litestar.response import Redirect
 from markupsafe import Markup
 
 from app import markdown
 from app.auth import WORKER
 from app.clock import stamp, stamp_of
-from app.htmx import render
+from app.frame import frame_for
+from app.htmx import html_response, refuse, render, spoken_note, wants_fragment
 from app.lookup import find_target
 from app.openapi import refusals
 from app.params import STAMP, Seq
@@ -24,7 +26,9 @@ from app.run_view import RunFolder, markdown_of, seconds_between
 from app.state import app_state
 from app.store import sessions as store
 from app.store.events import WorkerEvent
+from app.store.tickets import no_such_ticket
 from app.templates import render_html
+from app.ticket_sections import can_write
 
 SESSION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 _STAMP = re.compile(STAMP)
@@ -136,11 +140,21 @@ class SessionsPage(msgspec.Struct, frozen=True):
     filtered: bool
 
 
-class TranscriptPage(msgspec.Struct, frozen=True):
-    """Context of /sessions/<id>: the session, and a page of its transcript in the run view."""
+class SessionHead(msgspec.Struct, frozen=True):
+    """Context of a session's head: its title and facts, and whether the ticket form is offered."""
 
     title: str
     session: store.Session
+    can_write: bool
+    prefix: str  # this installation's ticket prefix (the form's example)
+    changed: bool = False  # answering the form: focus goes to what it changed (its ticket, or the field again)
+
+
+class TranscriptPage(msgspec.Struct, frozen=True):
+    """Context of /sessions/<id>: the session's head, and a page of its transcript in the run view."""
+
+    title: str
+    head: SessionHead
     runs_html: Markup
     first: int
     last: int
@@ -203,9 +217,61 @@ async def transcript_page(request: Request[Any, Any, Any], session_id: FromPath[
     base = f"/sessions/{session_id}"
     earlier = f"{base}?after={max(0, first - 1 - LINES_SHOWN)}" if first > 1 else ""
     later = f"{base}?after={last}" if last < total else ""
-    title = session.title or f"Session {session_id[:8]}"
-    ctx = TranscriptPage(title, session, html, first, last, total, earlier, later)
+    head = session_head(request, session)
+    ctx = TranscriptPage(head.title, head, html, first, last, total, earlier, later)
     return render(request, "templates/page.html", "fragments/sessions/transcript.html", ctx)
+
+
+def session_head(request: Request[Any, Any, Any], session: store.Session, changed: bool = False) -> SessionHead:
+    title = session.title or f"Session {session.id[:8]}"
+    return SessionHead(title, session, can_write(request), app_state(request).settings.ticket_prefix, changed)
+
+
+class TicketForm(msgspec.Struct, frozen=True):
+    """The session page's ticket form: the ticket it served, or `unlink`."""
+
+    ticket: str = ""
+    unlink: str = ""
+
+
+TICKET_NAMED = re.compile(r"^[A-Z][A-Z0-9]{0,19}-[0-9]{1,12}$")
+
+
+def ticket_named(text: str, prefix: str) -> str:
+    """The identifier a person typed: MC-12, mc-12, 12, #12, or the ticket's address."""
+    named = text.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("#").upper()
+    return f"{prefix}-{named}" if named.isdigit() else named
+
+
+@post("/sessions/{session_id:str}/ticket", cache=False)
+async def link_ticket(
+    request: Request[Any, Any, Any], session_id: FromPath[str], data: URLEncodedBody[TicketForm]
+) -> Response[Any]:
+    """Link a session to the ticket it served, change it, or unlink it, from its page (a session that names none
+    in its first prompt or folder stands alone until then)."""
+    mc = app_state(request)
+    if await store.get_session(mc.db, session_id) is None:
+        return refuse(404, f"There is no session {session_id[:200]!r}.")
+    prefix = mc.settings.ticket_prefix
+    named = "" if data.unlink else ticket_named(data.ticket, prefix)
+    ticket_id = None
+    if not data.unlink:
+        if not TICKET_NAMED.match(named):
+            typed = data.ticket.strip()[:100]
+            example = f"name one like {prefix}-12"
+            return refuse(400, f"{typed!r} is not a ticket: {example}." if typed else f"Which ticket? {example}.")
+        ticket_id = (await store.ticket_ids(mc.db, [named])).get(named)
+        if ticket_id is None:
+            return refuse(422, no_such_ticket(named))
+    await store.set_ticket(mc.db, session_id, ticket_id)
+    if not wants_fragment(request):
+        return Redirect(path=f"/sessions/{session_id}", status_code=303)
+    session = await store.get_session(mc.db, session_id)
+    assert session is not None  # (sessions are never deleted)
+    said = f"Linked to {named}: the session is listed on that ticket." if named else "Unlinked: it stands alone."
+    ctx = session_head(request, session, changed=True)
+    head = render_html("fragments/sessions/head.html", ctx=ctx, frame=frame_for(request))
+    return html_response(head + spoken_note("session-note", said))
 
 
 def as_line(message: store.MessageRow) -> WorkerEvent:
@@ -215,4 +281,4 @@ def as_line(message: store.MessageRow) -> WorkerEvent:
     return WorkerEvent(message.turn, 0, message.turn, voice, msgspec.json.encode(payload).decode(), message.ts)
 
 
-ROUTES = [register_session, list_sessions, session_messages, sessions_page, transcript_page]
+ROUTES = [register_session, list_sessions, session_messages, sessions_page, transcript_page, link_ticket]

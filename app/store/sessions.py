@@ -313,6 +313,12 @@ async def register(db: Database, row: dict[str, Any]) -> None:
         await run_once(conn, queries.sessions_register, rows=as_json([{**row, "source": "api"}]))
 
 
+async def set_ticket(db: Database, session_id: str, ticket_id: int | None) -> None:
+    """Link a session to a ticket (None: to none)."""
+    async with db.write() as conn:
+        await run_once(conn, queries.sessions_set_ticket, id=session_id, ticket_id=ticket_id)
+
+
 async def register_from_events(conn: Any, rows: list[dict[str, Any]]) -> None:
     """Inside the event writer's transaction: the sessions its batch's `init` events name."""
     if rows:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import serious_violations
 from tests.server import Server, start_server
-from tests.test_sessions import BOARD, FIXTURES
+from tests.test_sessions import BOARD, FIXTURES, NOTES
 from tests.test_streams import admin_token
 
 pytestmark = pytest.mark.browser
@@ -64,6 +64,35 @@ def test_from_a_ticket_to_its_session_a_line_and_back(browser: Browser, hub: tup
     expect(page).to_have_url(f"{server.base_url}/sessions/{BOARD}?after=4#ev-5")
     page.locator(".crumbs").get_by_role("link", name="MC-1").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Flaky board test")
+    page.context.close()
+
+
+def test_a_session_standing_alone_is_linked_by_keyboard_then_unlinked(
+    browser: Browser, hub: tuple[Server, str]
+) -> None:
+    """On a phone: type the ticket, Enter; focus lands on the ticket just linked; the ticket lists the session;
+    "Change the ticket" opens the form again, whose Unlink leaves the session standing alone."""
+    server, token = hub
+    page = open_page(browser, server, token, f"/sessions/{NOTES}", width=375)
+    field = page.get_by_label("Link to the ticket this session served")
+    field.focus()
+    page.keyboard.type("mc-2")
+    page.keyboard.press("Enter")
+    linked = page.locator(".session-facts").get_by_role("link", name="MC-2")
+    expect(linked).to_be_focused()
+    expect(page.locator(".crumbs")).to_contain_text("MC-2")
+    expect(page.locator("#session-note")).to_have_text("Linked to MC-2: the session is listed on that ticket.")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert not serious_violations(page)
+    page.keyboard.press("Enter")  # (the focused link)
+    expect(page).to_have_url(f"{server.base_url}/ticket/MC-2")
+    expect(page.locator("#ticket-sessions")).to_contain_text("Summarise this week's race results")
+    page.go_back()
+    page.get_by_text("Change the ticket").click()
+    page.get_by_role("button", name="Unlink").click()
+    expect(page.locator(".session-facts")).to_contain_text("none")
+    expect(page.get_by_label("Link to the ticket this session served")).to_be_focused()
+    assert not serious_violations(page)
     page.context.close()
 
 
