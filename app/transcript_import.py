@@ -84,6 +84,7 @@ class Batch:
     files: dict[str, store.FileState] = field(default_factory=dict)  # by path
     opened: int = 0  # files
     read: int = 0  # lines
+    bytes: int = 0  # read from the files
     malformed: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -120,16 +121,25 @@ class Importer:
     async def _import(self, files: list[Path], report: Report) -> None:
         """Read the files a batch at a time in a thread, storing each batch while the next is read."""
         by_key = {str(path.resolve()): path for path in files}
-        batches = self._read(by_key, await store.file_states(self.db, list(by_key)))
+        known = await store.file_states(self.db, list(by_key))
+        to_read = await asyncio.to_thread(bytes_to_read, by_key, known)
+        batches = self._read(by_key, known)
         storing: asyncio.Task[None] | None = None
+        read = 0
+
+        async def store_batch(batch: Batch, read: int) -> None:
+            await self._store(batch, report)
+            self.progress(
+                f"{progress_bar(read, to_read)} {report.files:,}/{len(by_key):,} files · {report.lines:,} lines · "
+                f"{report.messages:,} messages"
+            )
+
         try:
             while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 if storing is not None:
                     await storing  # one batch stored at a time, in order; its error stops the import
-                storing = asyncio.create_task(self._store(batch, report))
-                self.progress(
-                    f"{report.files}/{len(by_key)} files, {report.lines:,} lines, {report.messages:,} messages"
-                )
+                read += batch.bytes
+                storing = asyncio.create_task(store_batch(batch, read))
         finally:
             if storing is not None:
                 await storing
@@ -150,9 +160,13 @@ class Importer:
         about BATCH_LINES lines. The first batches are smaller, so that storing starts soon: nothing is stored
         while the first is read."""
         batch, size = Batch(), FIRST_BATCH_LINES
+
+        def current() -> Batch:  # (a file's lines can span batches: each counts what was read while it was filled)
+            return batch
+
         for key, path in files.items():
             try:
-                for lines, state in self._read_file(path, key, known.get(key), batch, size):
+                for lines, state in self._read_file(path, key, known.get(key), current, size):
                     batch.lines += lines
                     batch.files[key] = state
                     if len(batch.lines) >= size:
@@ -166,7 +180,7 @@ class Importer:
             yield batch
 
     def _read_file(
-        self, path: Path, key: str, state: store.FileState | None, batch: Batch, size: int
+        self, path: Path, key: str, state: store.FileState | None, batch: Callable[[], Batch], size: int
     ) -> Iterator[tuple[list[Line], store.FileState]]:
         """One file's new lines (with times filled in from their neighbours), a part at a time, each with how far
         the file was read when it ends: from where the last import stopped if the file only grew, else from its
@@ -180,13 +194,14 @@ class Importer:
             same = state is not None and state.inode == info.st_ino and state.head == head
             grew = same and state is not None and state.offset <= info.st_size
             offset, count = (state.offset, state.lines) if grew and state else (0, 0)
-            batch.opened += 1
+            batch().opened += 1
             stem = path.stem  # the session of a line that names none
             lines: list[Line] = []
             rest = b""  # the end of what was read that is not a whole line yet
             at = offset  # where the next read starts (what is written after the fstat waits for the next import)
             while at < info.st_size and (chunk := os.pread(fd, min(CHUNK_BYTES, info.st_size - at), at)):
                 at += len(chunk)
+                batch().bytes += len(chunk)
                 data = rest + chunk
                 cut = data.rfind(b"\n")
                 if cut < 0:
@@ -196,7 +211,7 @@ class Importer:
                 for raw in data[:cut].split(b"\n"):
                     count += 1
                     offset += len(raw) + 1
-                    line = self._parse(raw, path, stem, count, batch)
+                    line = self._parse(raw, path, stem, count, batch())
                     if line is not None:
                         lines.append(line)
                     if len(lines) >= size:
@@ -264,6 +279,27 @@ def parse_cwd_tickets(text: str) -> list[tuple[str, str]]:
         if folder and identifier:
             pairs.append((folder.strip(), identifier.strip().upper()))
     return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def bytes_to_read(files: dict[str, Path], known: dict[str, store.FileState]) -> int:
+    """About how many bytes an import of `files` reads (each from where the last import stopped): its progress bar's
+    whole."""
+    total = 0
+    for key, path in files.items():
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue  # (said when it is read)
+        state = known.get(key)
+        total += size - state.offset if state is not None and state.offset <= size else size
+    return total
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """`[██████░░░░░░]  50 %`: how much of `total` is done."""
+    share = min(1.0, done / total) if total > 0 else 1.0
+    filled = round(share * width)
+    return f"[{'█' * filled}{'░' * (width - filled)}] {share * 100:3.0f} %"
 
 
 def terminal_progress(text: str) -> None:

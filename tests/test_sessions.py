@@ -394,3 +394,29 @@ def test_only_an_admin_is_offered_the_ticket_form(harness: Harness) -> None:
     harness.login("read")
     page = soup(harness.client.get(f"/sessions/{NOTES}").text)
     assert page.select_one("#session-head") is not None and page.select_one("form.session-ticket-form") is None
+
+
+async def test_the_progress_bar_counts_the_bytes_to_read(db: Database, tmp_path: Path, monkeypatch: Any) -> None:
+    import app.transcript_import as module
+
+    monkeypatch.setattr(module, "FIRST_BATCH_LINES", 2)
+    monkeypatch.setattr(module, "BATCH_LINES", 3)
+    said: list[str] = []
+    run = await importer(db)
+    run.progress = said.append
+    await run.import_paths([FIXTURES])
+    assert len(said) > 3 and said[0].startswith("[") and said[-1].startswith(f"[{'█' * 20}] 100 %")
+    shares = [int(text.split("]")[1].split("%")[0]) for text in said]
+    assert shares == sorted(shares) and shares[0] < 100
+    assert said[-1].endswith("3/3 files · 22 lines · 15 messages")  # (what is stored, as it is)
+    assert module.progress_bar(1, 4) == f"[{'█' * 5}{'░' * 15}]  25 %"
+    assert module.progress_bar(0, 0).endswith("100 %")  # nothing to read is all read
+    # What was read before is not counted again: a grown file's bar is its new bytes.
+    path = tmp_path / f"{RADIO}.jsonl"
+    shutil.copy(FIXTURES / "-srv-radio" / f"{RADIO}.jsonl", path)
+    await run.import_paths([path])
+    grown = json.dumps({"type": "user", "sessionId": RADIO, "uuid": "grown-9", "message": {"content": "x"}}) + "\n"
+    with path.open("a") as handle:
+        handle.write(grown)
+    key = str(path.resolve())
+    assert module.bytes_to_read({key: path}, await store.file_states(db, [key])) == len(grown.encode())
