@@ -373,11 +373,11 @@ def test_a_session_that_stands_alone_is_linked_to_its_ticket_from_its_page(harne
                                    headers={"HX-Request": "true"})  # fmt: skip
         assert swap.status_code == 200 and "<html" not in swap.text and "HX-Request" in swap.headers["vary"]
         swapped = soup(swap.text)
-        assert swapped.select_one("#session-head .session-facts a")["href"] == f"/ticket/{linked}"
+        assert swapped.select_one('#session-head .session-facts a[href^="/ticket/"]')["href"] == f"/ticket/{linked}"
         assert swapped.select_one("#session-note").get_text().startswith(f"Linked to {linked}")
     unlinked = harness.client.post(f"/sessions/{NOTES}/ticket", data={"unlink": "1", "_csrf": csrf},
                                    headers={"HX-Request": "true"})  # fmt: skip
-    assert "Unlinked" in unlinked.text and soup(unlinked.text).select_one(".session-facts a") is None
+    assert "Unlinked" in unlinked.text and soup(unlinked.text).select_one('.session-facts a[href^="/ticket/"]') is None
     # Refusals say what is wrong, and change nothing.
     for typed, status, said in (("MC-99", 422, "There is no ticket MC-99."), ("", 400, "Which ticket?"),
                                 ("drop table", 400, "is not a ticket")):  # fmt: skip
@@ -420,3 +420,25 @@ async def test_the_progress_bar_counts_the_bytes_to_read(db: Database, tmp_path:
         handle.write(grown)
     key = str(path.resolve())
     assert module.bytes_to_read({key: path}, await store.file_states(db, [key])) == len(grown.encode())
+
+
+def test_a_transcript_downloads_as_its_agent_wrote_it(harness: Harness, monkeypatch: Any) -> None:
+    import app.routes.sessions as routes
+
+    monkeypatch.setattr(routes, "DOWNLOAD_PAGE", 4)  # (several pages)
+    harness.login()
+    import_fixture(harness)
+    source = FIXTURES / "-home-luci-src-hub" / f"{BOARD}.jsonl"
+    kept = [line for line in source.read_text().splitlines() if line.strip() in written_lines(source)]
+    link = soup(harness.client.get(f"/sessions/{BOARD}").text).select_one(".session-facts a[download]")
+    assert link is not None and link.get_text() == "11 lines (.jsonl)"
+    got = harness.client.get(link["href"])
+    assert got.status_code == 200 and got.headers["content-type"].startswith("application/x-ndjson")
+    assert got.headers["content-disposition"] == f'attachment; filename="{BOARD}.jsonl"'
+    assert got.text == "".join(line + "\n" for line in kept)  # byte for byte, in order, the bookkeeping left out
+    worker = bearer(harness.token("worker"))
+    harness.client.post("/api/v1/sessions", json={"id": "no-lines", "agent": "luci"}, headers=worker)
+    missing = harness.client.get("/sessions/no-lines/transcript.jsonl")
+    assert missing.status_code == 404 and "has not been imported" in missing.text
+    assert soup(harness.client.get("/sessions/no-lines").text).select_one(".session-facts a[download]") is None
+    assert harness.client.get("/sessions/nobody/transcript.jsonl").status_code == 404

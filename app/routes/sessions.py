@@ -4,6 +4,7 @@ messages. (Imports: `mc sessions import`; a worker's events register theirs: app
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, Parameter, URLEncodedBody
-from litestar.response import Redirect
+from litestar.response import Redirect, Stream
 from markupsafe import Markup
 
 from app import markdown
@@ -147,6 +148,7 @@ class SessionHead(msgspec.Struct, frozen=True):
     session: store.Session
     can_write: bool
     prefix: str  # this installation's ticket prefix (the form's example)
+    lines: int  # of its transcript (none: nothing to download)
     changed: bool = False  # answering the form: focus goes to what it changed (its ticket, or the field again)
 
 
@@ -217,14 +219,16 @@ async def transcript_page(request: Request[Any, Any, Any], session_id: FromPath[
     base = f"/sessions/{session_id}"
     earlier = f"{base}?after={max(0, first - 1 - LINES_SHOWN)}" if first > 1 else ""
     later = f"{base}?after={last}" if last < total else ""
-    head = session_head(request, session)
+    head = session_head(request, session, await store.line_count(mc.db, session_id))
     ctx = TranscriptPage(head.title, head, html, first, last, total, earlier, later)
     return render(request, "templates/page.html", "fragments/sessions/transcript.html", ctx)
 
 
-def session_head(request: Request[Any, Any, Any], session: store.Session, changed: bool = False) -> SessionHead:
+def session_head(
+    request: Request[Any, Any, Any], session: store.Session, lines: int, changed: bool = False
+) -> SessionHead:
     title = session.title or f"Session {session.id[:8]}"
-    return SessionHead(title, session, can_write(request), app_state(request).settings.ticket_prefix, changed)
+    return SessionHead(title, session, can_write(request), app_state(request).settings.ticket_prefix, lines, changed)
 
 
 class TicketForm(msgspec.Struct, frozen=True):
@@ -269,9 +273,32 @@ async def link_ticket(
     session = await store.get_session(mc.db, session_id)
     assert session is not None  # (sessions are never deleted)
     said = f"Linked to {named}: the session is listed on that ticket." if named else "Unlinked: it stands alone."
-    ctx = session_head(request, session, changed=True)
+    ctx = session_head(request, session, await store.line_count(mc.db, session_id), changed=True)
     head = render_html("fragments/sessions/head.html", ctx=ctx, frame=frame_for(request))
     return html_response(head + spoken_note("session-note", said))
+
+
+DOWNLOAD_PAGE = 1_000  # lines read at a time for a download
+
+
+@get("/sessions/{session_id:str}/transcript.jsonl", cache=False)
+async def download_transcript(request: Request[Any, Any, Any], session_id: FromPath[str]) -> Stream:
+    """A session's transcript as its agent wrote it (JSON Lines, each line byte for byte), a page at a time."""
+    db = app_state(request).db
+    if await store.get_session(db, session_id) is None:
+        raise NotFoundException(f"There is no session {session_id[:200]!r}.")
+    if not await store.line_count(db, session_id):
+        raise NotFoundException("This session's transcript has not been imported: there is nothing to download.")
+
+    async def pages() -> AsyncIterator[bytes]:
+        after = 0
+        while lines := await store.lines_after(db, session_id, after, DOWNLOAD_PAGE):
+            yield "".join(f"{line.payload_json}\n" for line in lines).encode()
+            after = lines[-1].seq
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", session_id)[:120]
+    disposition = f'attachment; filename="{name}.jsonl"'
+    return Stream(pages(), media_type="application/x-ndjson", headers={"Content-Disposition": disposition})
 
 
 def as_line(message: store.MessageRow) -> WorkerEvent:
@@ -281,4 +308,12 @@ def as_line(message: store.MessageRow) -> WorkerEvent:
     return WorkerEvent(message.turn, 0, message.turn, voice, msgspec.json.encode(payload).decode(), message.ts)
 
 
-ROUTES = [register_session, list_sessions, session_messages, sessions_page, transcript_page, link_ticket]
+ROUTES = [
+    register_session,
+    list_sessions,
+    session_messages,
+    sessions_page,
+    transcript_page,
+    link_ticket,
+    download_transcript,
+]
