@@ -92,6 +92,11 @@ class Batch:
         if len(self.problems) < REPORTED_MALFORMED:
             self.problems.append(text)
 
+    def whole(self) -> Batch:
+        """The batch, its lines made into rows (here, in the reading thread: see store.Prepared)."""
+        self.rows = store.Prepared(self.lines)
+        return self
+
 
 class Importer:
     """Imports transcript files into one database.
@@ -127,10 +132,10 @@ class Importer:
         storing: asyncio.Task[None] | None = None
         read = 0
 
-        async def store_batch(batch: Batch, read: int) -> None:
+        async def store_batch(batch: Batch, done: int) -> None:
             await self._store(batch, report)
             self.progress(
-                f"{progress_bar(read, to_read)} {report.files:,}/{len(by_key):,} files · {report.lines:,} lines · "
+                f"{progress_bar(done, to_read)} {report.files:,}/{len(by_key):,} files · {report.lines:,} lines · "
                 f"{report.messages:,} messages"
             )
 
@@ -151,7 +156,8 @@ class Importer:
         for problem in batch.problems:
             report.problem(problem)
         files = list(batch.files.values())
-        rows = batch.rows or store.Prepared(batch.lines)
+        rows = batch.rows
+        assert rows is not None  # (made by whole())
         tickets_named = await self._tickets(rows.by_session)
         report.add(await store.store_lines(self.db, rows, self.agent, tickets_named, files, stamp()))
 
@@ -170,14 +176,12 @@ class Importer:
                     batch.lines += lines
                     batch.files[key] = state
                     if len(batch.lines) >= size:
-                        batch.rows = store.Prepared(batch.lines)
-                        yield batch
+                        yield batch.whole()
                         batch, size = Batch(), min(size * 2, BATCH_LINES)
             except OSError as exc:
                 batch.problem(f"{path}: cannot be read ({exc.strerror})")
         if batch.lines or batch.files or batch.problems:
-            batch.rows = store.Prepared(batch.lines)
-            yield batch
+            yield batch.whole()
 
     def _read_file(
         self, path: Path, key: str, state: store.FileState | None, batch: Callable[[], Batch], size: int

@@ -135,14 +135,6 @@ SELECT s.id, s.agent, s.title, t.identifier AS ticket, s.started_at, s.last_at, 
  ORDER BY s.started_at DESC, s.id DESC
  LIMIT :limit;
 
--- name: sessions_line(session_id, seq)
--- One line of a transcript (as the run view folds it), with the texts cut out of it.
-SELECT l.id AS rowid, l.seq, l.event_type, l.payload_json, l.ts,
-       (SELECT json_group_array(json_array(c.value ->> 0, i.content))
-          FROM json_each(l.cuts) c JOIN sessions_index i ON i.session_id = l.session_id AND i.turn = c.value ->> 1)
-         AS texts
-  FROM session_lines l WHERE l.session_id = :session_id AND l.seq = :seq;
-
 -- name: sessions_agents()
 -- The agents that have sessions, for the list's filter.
 SELECT DISTINCT agent FROM sessions ORDER BY agent;

@@ -86,6 +86,7 @@ def test_an_inverse_kind_is_stored_the_other_way_round(harness: Harness) -> None
         ("blocks", "A", 400, "A ticket cannot be linked to itself."),
         ("blocks", "MC-999", 422, "There is no ticket MC-999."),
         ("blocks", "   ", 400, "Name the ticket to link, e.g. MC-12."),
+        ("blocks", "the login bug", 422, "'the login bug' is not a ticket: name one like MC-12."),
         ("blocks", "B", 409, "That link is already there: A blocks B."),
         ("relates_to", "B", 409, "That link is already there: A relates to B."),
     ],

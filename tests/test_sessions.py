@@ -379,8 +379,9 @@ def test_a_session_that_stands_alone_is_linked_to_its_ticket_from_its_page(harne
                                    headers={"HX-Request": "true"})  # fmt: skip
     assert "Unlinked" in unlinked.text and soup(unlinked.text).select_one('.session-facts a[href^="/ticket/"]') is None
     # Refusals say what is wrong, and change nothing.
-    for typed, status, said in (("MC-99", 422, "There is no ticket MC-99."), ("", 400, "Which ticket?"),
-                                ("drop table", 400, "is not a ticket")):  # fmt: skip
+    for typed, status, said in (("MC-99", 422, "There is no ticket MC-99."),
+                                ("", 400, "Name the ticket to link, e.g. MC-12."),
+                                ("drop table", 422, "is not a ticket")):  # fmt: skip
         refused = harness.client.post(f"/sessions/{NOTES}/ticket", data={"ticket": typed, "_csrf": csrf})
         assert refused.status_code == status and said in refused.text
     assert harness.client.post("/sessions/nobody/ticket", data={"ticket": "MC-1", "_csrf": csrf}).status_code == 404

@@ -25,9 +25,9 @@ from app.openapi import refusals
 from app.params import STAMP, Seq
 from app.run_view import RunFolder, markdown_of, seconds_between
 from app.state import app_state
+from app.store import links
 from app.store import sessions as store
 from app.store.events import WorkerEvent
-from app.store.tickets import no_such_ticket
 from app.templates import render_html
 from app.ticket_sections import can_write
 
@@ -195,7 +195,7 @@ async def transcript_page(request: Request[Any, Any, Any], session_id: FromPath[
     session = await store.get_session(mc.db, session_id)
     if session is None:
         raise NotFoundException(f"There is no session {session_id!r}.")
-    total = await store.line_count(mc.db, session_id)
+    total = kept = await store.line_count(mc.db, session_id)
     lines = await store.lines_after(mc.db, session_id, after, LINES_SHOWN)
     if not total and session.message_count:  # indexed messages without their lines (older stores): as said
         lines = [as_line(m) for m in await store.messages_after(mc.db, session_id, after, LINES_SHOWN)]
@@ -219,7 +219,7 @@ async def transcript_page(request: Request[Any, Any, Any], session_id: FromPath[
     base = f"/sessions/{session_id}"
     earlier = f"{base}?after={max(0, first - 1 - LINES_SHOWN)}" if first > 1 else ""
     later = f"{base}?after={last}" if last < total else ""
-    head = session_head(request, session, await store.line_count(mc.db, session_id))
+    head = session_head(request, session, kept)
     ctx = TranscriptPage(head.title, head, html, first, last, total, earlier, later)
     return render(request, "templates/page.html", "fragments/sessions/transcript.html", ctx)
 
@@ -238,13 +238,8 @@ class TicketForm(msgspec.Struct, frozen=True):
     unlink: str = ""
 
 
-TICKET_NAMED = re.compile(r"^[A-Z][A-Z0-9]{0,19}-[0-9]{1,12}$")
-
-
-def ticket_named(text: str, prefix: str) -> str:
-    """The identifier a person typed: MC-12, mc-12, 12, #12, or the ticket's address."""
-    named = text.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("#").upper()
-    return f"{prefix}-{named}" if named.isdigit() else named
+# What a refusal to name a ticket is in HTTP (as on the ticket page's link form).
+REFUSED_STATUS = {"invalid": 400, "missing": 422}
 
 
 @post("/sessions/{session_id:str}/ticket", cache=False)
@@ -256,23 +251,22 @@ async def link_ticket(
     mc = app_state(request)
     if await store.get_session(mc.db, session_id) is None:
         return refuse(404, f"There is no session {session_id[:200]!r}.")
-    prefix = mc.settings.ticket_prefix
-    named = "" if data.unlink else ticket_named(data.ticket, prefix)
-    ticket_id = None
+    ticket = None
     if not data.unlink:
-        if not TICKET_NAMED.match(named):
-            typed = data.ticket.strip()[:100]
-            example = f"name one like {prefix}-12"
-            return refuse(400, f"{typed!r} is not a ticket: {example}." if typed else f"Which ticket? {example}.")
-        ticket_id = (await store.ticket_ids(mc.db, [named])).get(named)
-        if ticket_id is None:
-            return refuse(422, no_such_ticket(named))
-    await store.set_ticket(mc.db, session_id, ticket_id)
+        try:
+            ticket = await links.find_ref(mc.db, data.ticket, mc.settings.ticket_prefix)
+        except links.Refused as refused:
+            return refuse(REFUSED_STATUS.get(refused.kind, 400), refused.message)
+    await store.set_ticket(mc.db, session_id, ticket.id if ticket else None)
     if not wants_fragment(request):
         return Redirect(path=f"/sessions/{session_id}", status_code=303)
     session = await store.get_session(mc.db, session_id)
     assert session is not None  # (sessions are never deleted)
-    said = f"Linked to {named}: the session is listed on that ticket." if named else "Unlinked: it stands alone."
+    said = (
+        f"Linked to {ticket.identifier}: the session is listed on that ticket."
+        if ticket
+        else "Unlinked: it stands alone."
+    )
     ctx = session_head(request, session, await store.line_count(mc.db, session_id), changed=True)
     head = render_html("fragments/sessions/head.html", ctx=ctx, frame=frame_for(request))
     return html_response(head + spoken_note("session-note", said))

@@ -138,6 +138,9 @@ def resolve_kind(kind: str) -> tuple[str, bool]:
     raise Refused("invalid", f"There is no link type {kind[:40]!r}: use one of {', '.join(REL_TYPES)}.")
 
 
+_IDENTIFIER = re.compile(r"^[A-Z0-9]{1,20}-[0-9]{1,12}$")  # a prefix (MC_TICKET_PREFIX: letters, digits), a number
+
+
 def normalise_identifier(ref: str, prefix: str) -> str:
     """A ticket named by a person: 'mc-12', '#12', '12' or a pasted /ticket/MC-12 address all mean MC-12."""
     name = ref.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("#").upper()
@@ -150,6 +153,8 @@ async def find_ref(db: Database, ref: str, prefix: str) -> TicketRef:
     identifier = normalise_identifier(ref, prefix)
     if not identifier:
         raise Refused("invalid", f"Name the ticket to link, e.g. {prefix}-12.")
+    if not _IDENTIFIER.match(identifier):  # no ticket has such a name (422, as for one that is not there)
+        raise Refused("missing", f"{ref.strip()[:100]!r} is not a ticket: name one like {prefix}-12.")
     async with db.read() as conn:
         found = to_struct(TicketRef, await queries.links_ticket_ref(conn, identifier=identifier[:100]))
     if found is None:

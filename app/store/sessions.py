@@ -99,19 +99,24 @@ class Prepared:
     session is numbered as if it were new; store_lines moves a session that has lines already to after them."""
 
     def __init__(self, lines: list[Line]) -> None:
-        self.lines = lines
         self.by_session: dict[str, list[Line]] = defaultdict(list)
         for line in lines:
             self.by_session[line.session_id].append(line)
+        self.registrations = {s: _registration(s, ls) for s, ls in self.by_session.items()}
+        self._build({}, set())
+        self.rows.blob(), self.messages.blob()
+
+    def _build(self, known: dict[str, Known], held: set[tuple[str, str]]) -> None:
+        """The rows: each session's lines but those held, numbered after what it has."""
         self.rows, self.messages = _Texts(), _Texts()
         # Each session's rows (its lines', its messages') and what it adds: (rows from, to, messages from, to).
         self.spans: dict[str, tuple[int, int, int, int]] = {}
-        self.registrations = {s: _registration(s, ls) for s, ls in self.by_session.items()}
         for session_id, session_lines in self.by_session.items():
+            have = known.get(session_id)
+            seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
             rows_from, messages_from = len(self.rows.rows), len(self.messages.rows)
-            _add_rows(self.rows, self.messages, session_id, _not_stored(session_lines, set()), 0, 0)
+            _add_rows(self.rows, self.messages, session_id, _not_stored(session_lines, held), seq, turn)
             self.spans[session_id] = (rows_from, len(self.rows.rows), messages_from, len(self.messages.rows))
-        self.rows.blob(), self.messages.blob()
 
     def after(self, known: dict[str, Known]) -> None:
         """Number each session's rows after the lines and messages it has."""
@@ -129,13 +134,7 @@ class Prepared:
     def without(self, known: dict[str, Known], held: set[tuple[str, str]]) -> None:
         """Rows again, numbered after what each session has, without the lines it holds (seldom: a file read again
         from its start, or a resumed session's file that repeats its history)."""
-        self.rows, self.messages = _Texts(), _Texts()
-        for session_id, session_lines in self.by_session.items():
-            have = known.get(session_id)
-            seq, turn = (have.last_seq, have.message_count) if have else (0, 0)
-            rows_from, messages_from = len(self.rows.rows), len(self.messages.rows)
-            _add_rows(self.rows, self.messages, session_id, _not_stored(session_lines, held), seq, turn)
-            self.spans[session_id] = (rows_from, len(self.rows.rows), messages_from, len(self.messages.rows))
+        self._build(known, held)
 
 
 def _add_rows(rows: _Texts, messages: _Texts, session_id: str, lines: list[Line], seq: int, turn: int) -> None:
@@ -341,9 +340,8 @@ async def list_sessions(
 
 async def line(db: Database, session_id: str, seq: int) -> WorkerEvent | None:
     """One transcript line, or None."""
-    async with db.read() as conn:
-        found = await structs_once(_StoredLine, conn, queries.sessions_line, session_id=session_id, seq=seq)
-    return found[0].event() if found else None
+    found = await lines_after(db, session_id, seq - 1, 1)
+    return found[0] if found and found[0].seq == seq else None
 
 
 async def line_count(db: Database, session_id: str) -> int:
